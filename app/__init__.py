@@ -1,0 +1,3 @@
+"""Obscura: on-premise video anonymisation."""
+
+__version__ = "0.1.0"
