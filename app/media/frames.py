@@ -1,0 +1,90 @@
+"""Views of a decoded PyAV frame as writable numpy planes, for redaction in the native format."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from app.redaction.planes import Plane, PlaneImage
+
+# Packed formats: one plane, channel order as named.
+_PACKED = {
+    "rgb24": "RGB",
+    "bgr24": "BGR",
+    "rgba": "RGBA",
+    "bgra": "BGRA",
+    "argb": "ARGB",
+    "abgr": "ABGR",
+    "rgb0": "RGB",  # the 4th byte is padding; treated as a colour byte that is never read
+    "bgr0": "BGR",
+    "gray": "Y",
+    "gray10le": "Y",
+    "gray12le": "Y",
+    "gray16le": "Y",
+}
+_PLANAR_RGB = {"gbrp": "GBR", "gbrp10le": "GBR", "gbrp12le": "GBR", "gbrp16le": "GBR", "gbrap": "GBRA"}
+_SEMI_PLANAR = {"nv12": "UV", "nv21": "VU", "nv16": "UV", "p010le": "UV", "nv20le": "UV"}
+_YUV_PLANAR_PREFIXES = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuva420p")
+
+
+def native_format_supported(fmt: str) -> bool:
+    return (
+        fmt in _PACKED
+        or fmt in _PLANAR_RGB
+        or fmt in _SEMI_PLANAR
+        or (fmt.startswith(_YUV_PLANAR_PREFIXES) and (fmt.endswith("p") or fmt.endswith("le")))
+    )
+
+
+def fallback_format(frame: av.VideoFrame) -> str:
+    """Format to convert an unusual frame (pal8, big-endian, bayer...) to before redaction."""
+    bits = max((c.bits for c in frame.format.components), default=8)
+    if frame.format.is_rgb or frame.format.name.startswith("pal"):
+        return "rgb24" if bits <= 8 else "gbrp16le"
+    return "yuv444p" if bits <= 8 else "yuv444p16le"
+
+
+def plane_image(frame: av.VideoFrame) -> PlaneImage:
+    """Writable numpy views of ``frame``'s planes. Call ``frame.make_writable()`` first."""
+    fmt = frame.format.name
+    bits = max((c.bits for c in frame.format.components), default=8)
+    dtype = np.uint8 if bits <= 8 else np.dtype("<u2")
+    itemsize = np.dtype(dtype).itemsize
+    w, h = frame.width, frame.height
+    planes: list[Plane] = []
+
+    def view(i: int, pw: int, ph: int, ch: int) -> np.ndarray:
+        p = frame.planes[i]
+        arr = np.frombuffer(p, dtype=dtype)
+        stride = p.line_size // itemsize
+        arr = arr[: stride * ph].reshape(ph, stride)[:, : pw * ch]
+        return arr.reshape(ph, pw, ch) if ch > 1 else arr
+
+    if fmt in _PACKED:
+        chans = _PACKED[fmt]
+        data = view(0, w, h, 4 if fmt.endswith("0") else len(chans))
+        if fmt.endswith("0"):
+            data = data[:, :, :3]
+        planes.append(Plane(data, 1, 1, chans))
+    elif fmt in _PLANAR_RGB:
+        for i, c in enumerate(_PLANAR_RGB[fmt]):
+            planes.append(Plane(view(i, w, h, 1), 1, 1, c))
+    elif fmt in _SEMI_PLANAR:
+        planes.append(Plane(view(0, w, h, 1), 1, 1, "Y"))
+        cp = frame.planes[1]
+        sx, sy = _ratio(w, cp.width), _ratio(h, cp.height)
+        planes.append(Plane(view(1, -(-w // sx), -(-h // sy), 2), sx, sy, _SEMI_PLANAR[fmt]))
+    else:
+        names = "YUVA"
+        for i, p in enumerate(frame.planes):
+            sx, sy = _ratio(w, p.width), _ratio(h, p.height)
+            planes.append(Plane(view(i, p.width, p.height, 1), sx, sy, names[i]))
+    full = fmt.startswith("yuvj") or int(frame.color_range or 0) == 2
+    bt709 = int(frame.colorspace or 0) == 1 or (int(frame.colorspace or 0) in (0, 2) and h >= 720)
+    if frame.format.is_rgb or fmt.startswith("gray"):
+        full = True
+    return PlaneImage(planes, w, h, full_range=full, bt709=bt709, bits=bits)
+
+
+def _ratio(full: int, part: int) -> int:
+    return max(1, int(round(full / max(1, part))))

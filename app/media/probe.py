@@ -1,0 +1,259 @@
+"""Probe a media file: streams, exact frame rate, frame count and the frame-index -> pts table.
+
+The frame table comes from a demux-only scan (no decoding), so it is exact and cheap: the
+presentation timestamps of every video packet, sorted. Frame ``i`` of the file is the frame whose
+pts is ``pts[i]``. The reader uses the same table for exact random access, and the writer keeps
+those timestamps, so variable-frame-rate input stays variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+
+from app.errors import CorruptMedia, InputNotFound, NotAMediaFile, UnsupportedMedia
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png"}
+MAX_SIDE = 8192
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    time_base: Fraction
+    duration: Fraction | None
+
+
+@dataclass
+class VideoInfo:
+    """What the product needs to know about a video, with exact (Fraction) time."""
+
+    path: str
+    container: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    rotation: int  # counter-clockwise degrees, as PyAV reports it (0, 90, 180, 270)
+    fps: Fraction  # average frame rate, exact: 29.97 stays 30000/1001
+    time_base: Fraction
+    frame_count: int
+    duration: Fraction  # seconds, from the first frame's pts to the end of the last frame
+    start_pts: int
+    is_vfr: bool
+    stream_index: int
+    color_range: int = 0
+    colorspace: int = 0
+    color_primaries: int = 0
+    color_trc: int = 0
+    bit_depth: int = 8
+    audio: list[AudioInfo] = field(default_factory=list)
+    pts: list[int] = field(default_factory=list, repr=False)  # frame index -> pts (time_base units)
+    keyframe_pts: list[int] = field(default_factory=list, repr=False)
+
+    def time_of(self, index: int) -> Fraction:
+        """Seconds from the first frame to frame ``index``."""
+        return (self.pts[index] - self.start_pts) * self.time_base
+
+    def index_of_pts(self, pts: int) -> int:
+        """Frame index whose pts is the last one <= ``pts`` (clamped to the file)."""
+        import bisect
+
+        i = bisect.bisect_right(self.pts, pts) - 1
+        return max(0, min(i, self.frame_count - 1))
+
+    def summary(self) -> dict:
+        return {
+            "path": os.path.basename(self.path),
+            "container": self.container,
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "pix_fmt": self.pix_fmt,
+            "bit_depth": self.bit_depth,
+            "rotation": self.rotation,
+            "fps": str(self.fps),
+            "fps_float": round(float(self.fps), 4),
+            "time_base": str(self.time_base),
+            "frame_count": self.frame_count,
+            "duration_s": round(float(self.duration), 4),
+            "variable_frame_rate": self.is_vfr,
+            "audio": [
+                {"index": a.index, "codec": a.codec, "sample_rate": a.sample_rate, "channels": a.channels}
+                for a in self.audio
+            ],
+        }
+
+
+def is_image_path(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def open_input(path: str) -> av.container.InputContainer:
+    """Open ``path`` with PyAV, turning every failure into a one-line ObscuraError."""
+    if not os.path.exists(path):
+        raise InputNotFound(f"input not found: {path}")
+    if os.path.isdir(path):
+        raise NotAMediaFile(f"input is a folder, not a video file: {path}")
+    if os.path.getsize(path) == 0:
+        raise NotAMediaFile(f"input is empty (0 bytes): {path}")
+    try:
+        return av.open(path, metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise NotAMediaFile(f"not a video file, or the file is corrupt: {path}") from None
+    except av.error.FFmpegError as e:
+        raise CorruptMedia(f"cannot open {path}: {_ffmpeg_reason(e)}") from None
+
+
+def _ffmpeg_reason(e: Exception) -> str:
+    msg = getattr(e, "strerror", None) or str(e)
+    return str(msg).strip().rstrip(".").lower() or type(e).__name__
+
+
+def probe(path: str) -> VideoInfo:
+    """Probe ``path`` and scan its video packets. Raises a clear ObscuraError on bad input."""
+    container = open_input(path)
+    try:
+        _check_video_stream(path, container)
+        first = _first_frame(container, container.streams.video[0], path)
+    finally:
+        container.close()
+    container = open_input(path)  # a fresh demuxer: seeking back is unreliable for some formats
+    try:
+        return _probe_container(path, container, first)
+    finally:
+        container.close()
+
+
+def _check_video_stream(path: str, container) -> None:
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["none"]
+        raise NotAMediaFile(f"no video stream in {path} (streams found: {', '.join(kinds)})")
+    vs = container.streams.video[0]
+    ctx = vs.codec_context
+    codec_name = ctx.name if ctx is not None else "unknown"
+    try:
+        av.codec.Codec(codec_name, "r")
+    except Exception:
+        raise UnsupportedMedia(f"unsupported video codec '{codec_name}' in {path}") from None
+    if not vs.width or not vs.height:
+        raise CorruptMedia(f"video stream in {path} has no frame size; the file is corrupt or truncated")
+    if vs.width > MAX_SIDE or vs.height > MAX_SIDE:
+        raise UnsupportedMedia(f"frame size {vs.width}x{vs.height} in {path} is too large (max {MAX_SIDE}x{MAX_SIDE})")
+
+
+def _probe_container(path: str, container, first) -> VideoInfo:
+    vs = container.streams.video[0]
+    codec_name = vs.codec_context.name if vs.codec_context is not None else "unknown"
+    time_base = vs.time_base or Fraction(1, 90000)
+
+    pts_list: list[int] = []
+    key_pts: list[int] = []
+    last_duration = 0
+    try:
+        for packet in container.demux(vs):
+            if packet.size == 0:
+                continue  # flush packet
+            if packet.is_discard:
+                continue
+            pts = packet.pts if packet.pts is not None else packet.dts
+            if pts is None:
+                # No timestamps at all (raw streams): synthesize from the frame count.
+                pts = len(pts_list)
+            pts_list.append(int(pts))
+            if packet.is_keyframe:
+                key_pts.append(int(pts))
+            last_duration = packet.duration or last_duration
+    except av.error.FFmpegError as e:
+        if not pts_list:
+            raise CorruptMedia(f"cannot read video packets from {path}: {_ffmpeg_reason(e)}") from None
+        # A damaged tail: keep what was readable; the reader reports the damage when it gets there.
+    if not pts_list:
+        raise CorruptMedia(f"no video frames in {path}; the file is empty, truncated or corrupt")
+    pts_list.sort()
+    # Duplicate timestamps would make frame lookup ambiguous; nudge them apart by one tick.
+    for i in range(1, len(pts_list)):
+        if pts_list[i] <= pts_list[i - 1]:
+            pts_list[i] = pts_list[i - 1] + 1
+    key_pts.sort()
+    if not key_pts:
+        key_pts = [pts_list[0]]
+
+    fps = _exact_rate(vs, pts_list, time_base)
+    deltas = {b - a for a, b in zip(pts_list, pts_list[1:], strict=False)}
+    is_vfr = len(deltas) > 1 and (max(deltas) - min(deltas)) > 1
+    if not last_duration:
+        last_duration = int(round(1 / (fps * time_base))) if fps else 1
+    duration = (pts_list[-1] - pts_list[0] + last_duration) * time_base
+
+    rotation = int(getattr(first, "rotation", 0) or 0) % 360
+    pix_fmt = first.format.name
+    bit_depth = max((c.bits for c in first.format.components), default=8)
+
+    audio = []
+    for a in container.streams.audio:
+        actx = a.codec_context
+        dur = a.duration * a.time_base if a.duration is not None and a.time_base else None
+        audio.append(
+            AudioInfo(
+                index=a.index,
+                codec=actx.name if actx is not None else "unknown",
+                sample_rate=actx.sample_rate if actx is not None else 0,
+                channels=actx.channels if actx is not None else 0,
+                time_base=a.time_base,
+                duration=dur,
+            )
+        )
+    return VideoInfo(
+        path=os.path.abspath(path),
+        container=container.format.name,
+        codec=codec_name,
+        width=first.width,
+        height=first.height,
+        pix_fmt=pix_fmt,
+        rotation=rotation,
+        fps=fps,
+        time_base=Fraction(time_base),
+        frame_count=len(pts_list),
+        duration=Fraction(duration),
+        start_pts=pts_list[0],
+        is_vfr=is_vfr,
+        stream_index=vs.index,
+        color_range=int(first.color_range or 0),
+        colorspace=int(first.colorspace or 0),
+        color_primaries=int(first.color_primaries or 0),
+        color_trc=int(first.color_trc or 0),
+        bit_depth=bit_depth,
+        audio=audio,
+        pts=pts_list,
+        keyframe_pts=key_pts,
+    )
+
+
+def _exact_rate(vs, pts_list: list[int], time_base: Fraction) -> Fraction:
+    for rate in (vs.average_rate, vs.guessed_rate, vs.base_rate):
+        if rate and rate > 0:
+            r = Fraction(rate)
+            if r.denominator > 1001 * 1000:  # nonsense like 2997003/100000: snap to a nearby clean ratio
+                r = r.limit_denominator(1001)
+            return r
+    if len(pts_list) > 1:
+        span = (pts_list[-1] - pts_list[0]) * time_base
+        if span > 0:
+            return (Fraction(len(pts_list) - 1) / span).limit_denominator(1001)
+    return Fraction(25)
+
+
+def _first_frame(container, vs, path: str):
+    try:
+        for frame in container.decode(vs):
+            return frame
+    except av.error.FFmpegError as e:
+        raise CorruptMedia(f"cannot decode video in {path}: {_ffmpeg_reason(e)}") from None
+    raise CorruptMedia(f"no decodable video frame in {path}; the file is truncated or corrupt")

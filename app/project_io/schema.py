@@ -1,0 +1,276 @@
+"""Project <-> JSON-ready dict, with thorough validation on the way in.
+
+File layout (version 1)::
+
+    {"format": "obscura-project", "version": 1,
+     "media": {"path": ..., "width": ..., "height": ..., "fps": "30000/1001",
+               "frame_count": ..., "sha256": ... or null} or null,
+     "styles": {"face": {"method": "gaussian", "strength": 70.0, ...}, ...},
+     "tracks": [{"id": ..., "cls": ..., "enabled": true, "label": "", "style": {...} or null,
+                 "review": "unreviewed",
+                 "keyframes": [{"frame": 0, "shape": {"kind": "rect", "points": [[x, y], ...]},
+                                "source": "auto", "visible": true, "score": 0.93 or null}]}],
+     "meta": {"key": "string or number"}}
+
+Every problem found while reading is a :class:`~app.errors.ProjectError` whose message names the
+offending field, e.g. ``project file: tracks[3].keyframes[12].shape.points[1][0]: expected a
+finite number, got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from app.core.project import REVIEW_STATES, Keyframe, KeyframeSource, MediaRef, Project, Track
+from app.core.shapes import Shape, ShapeKind
+from app.core.style import RedactionMethod, RedactionStyle
+from app.errors import ProjectError
+from app.project_io.checks import Reader, key_path
+
+FORMAT = "obscura-project"
+VERSION = 1
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def fraction_to_str(f: Fraction) -> str:
+    f = Fraction(f)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def _media_path_for_file(path: str, base_dir: str | os.PathLike[str] | None) -> str:
+    """``path`` relative to ``base_dir`` (POSIX separators) when it lies inside it, else as is."""
+    if base_dir is None or not os.path.isabs(path):
+        return path
+    base = Path(os.path.abspath(base_dir))
+    target = Path(os.path.abspath(path))
+    if target.is_relative_to(base):
+        return target.relative_to(base).as_posix()
+    return path
+
+
+def project_to_dict(p: Project, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """A JSON-ready dict for ``p``. With ``base_dir`` (the project file's folder), a media file
+    inside that folder tree is stored by relative path, so the folder can be moved as a whole."""
+    media = None
+    if p.media is not None:
+        m = p.media
+        media = {
+            "path": _media_path_for_file(m.path, base_dir),
+            "width": m.width,
+            "height": m.height,
+            "fps": fraction_to_str(m.fps),
+            "frame_count": m.frame_count,
+            "sha256": m.sha256,
+        }
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "media": media,
+        "styles": {cls: style.to_dict() for cls, style in p.styles.items()},
+        "tracks": [_track_to_dict(t) for t in p.tracks],
+        "meta": dict(p.meta),
+    }
+
+
+def _track_to_dict(t: Track) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "cls": t.cls,
+        "enabled": t.enabled,
+        "label": t.label,
+        "style": None if t.style is None else t.style.to_dict(),
+        "review": t.review,
+        "keyframes": [
+            {
+                "frame": kf.frame,
+                "shape": kf.shape.to_dict(),
+                "source": kf.source.value,
+                "visible": kf.visible,
+                "score": kf.score,
+            }
+            for kf in t.keyframes
+        ],
+    }
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def project_from_dict(
+    d: Any, base_dir: str | os.PathLike[str] | None = None, source: str = "project file"
+) -> Project:
+    """Build a Project from a dict read from JSON, validating everything.
+
+    A relative media path is resolved against ``base_dir`` when given. ``source`` starts every
+    error message (``load_project`` passes ``"project file <path>"``).
+    """
+    r = Reader(source)
+    try:
+        return _read_project(r, d, base_dir)
+    except ProjectError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # safety net
+        raise ProjectError(f"{source}: invalid project ({e})") from e
+
+
+def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) -> Project:
+    if not isinstance(d, dict):
+        r.fail("", f"expected a JSON object at the top level, got {r.kind(d)}")
+    fmt = r.required(d, "format", "")
+    if fmt != FORMAT:
+        r.fail("format", f"not an Obscura project (expected {FORMAT!r}, got {r.show(fmt)})")
+    version = r.integer(r.required(d, "version", ""), "version", minimum=None)
+    if version > VERSION:
+        r.fail(
+            "version",
+            f"this project was made by a newer Obscura (file version {version}, this Obscura reads "
+            f"up to version {VERSION}); update Obscura to open it",
+        )
+    if version < 1:
+        r.fail("version", f"unsupported version {version}")
+    r.no_unknown(d, {"format", "version", "media", "styles", "tracks", "meta"}, "")
+
+    media_raw = d.get("media")
+    media = None if media_raw is None else _read_media(r, media_raw, "media", base_dir)
+
+    styles: dict[str, RedactionStyle] | None = None
+    if "styles" in d:
+        styles_raw = r.obj(d["styles"], "styles")
+        styles = {}
+        for cls, s in styles_raw.items():
+            styles[cls] = _read_style(r, s, key_path("styles", cls))
+
+    tracks: list[Track] = []
+    seen: dict[str, int] = {}
+    for i, t in enumerate(r.array(r.required(d, "tracks", ""), "tracks")):
+        path = f"tracks[{i}]"
+        track = _read_track(r, t, path)
+        if track.id in seen:
+            r.fail(f"{path}.id", f"duplicate track id {track.id!r} (also used by tracks[{seen[track.id]}])")
+        seen[track.id] = i
+        tracks.append(track)
+
+    meta = _read_meta(r, d.get("meta", {}), "meta")
+    p = Project(media=media, tracks=tracks, meta=meta)
+    if styles is not None:
+        p.styles = styles
+    return p
+
+
+def _read_media(r: Reader, m: Any, path: str, base_dir: str | os.PathLike[str] | None) -> MediaRef:
+    m = r.obj(m, path)
+    r.no_unknown(m, {"path", "width", "height", "fps", "frame_count", "sha256"}, path)
+    media_path = r.string(r.required(m, "path", path), f"{path}.path", nonempty=True)
+    if base_dir is not None and not os.path.isabs(media_path):
+        media_path = os.path.normpath(os.path.join(os.path.abspath(base_dir), media_path))
+    width = r.integer(r.required(m, "width", path), f"{path}.width", minimum=1)
+    height = r.integer(r.required(m, "height", path), f"{path}.height", minimum=1)
+    fps = r.fraction(r.required(m, "fps", path), f"{path}.fps")
+    frame_count = r.integer(r.required(m, "frame_count", path), f"{path}.frame_count", minimum=0)
+    sha = m.get("sha256")
+    if sha is not None:
+        sha = r.string(sha, f"{path}.sha256")
+    with r.at(path):
+        return MediaRef(media_path, width, height, fps, frame_count, sha)
+
+
+def _read_style(r: Reader, s: Any, path: str) -> RedactionStyle:
+    s = r.obj(s, path)
+    r.no_unknown(s, {"method", "strength", "margin", "feather", "color"}, path)
+    kw: dict[str, Any] = {}
+    if "method" in s:
+        kw["method"] = r.enum(s["method"], RedactionMethod, f"{path}.method")
+    for name, hi in (("strength", 100), ("margin", 200), ("feather", 100)):
+        if name in s:
+            kw[name] = r.number(s[name], f"{path}.{name}", lo=0, hi=hi)
+    if "color" in s:
+        color = r.array(s["color"], f"{path}.color")
+        if len(color) != 3:
+            r.fail(f"{path}.color", f"expected 3 values (red, green, blue), got {len(color)}")
+        kw["color"] = tuple(
+            r.integer(c, f"{path}.color[{i}]", minimum=0, maximum=255) for i, c in enumerate(color)
+        )
+    with r.at(path):
+        return RedactionStyle(**kw)
+
+
+def _read_shape(r: Reader, s: Any, path: str) -> Shape:
+    s = r.obj(s, path)
+    r.no_unknown(s, {"kind", "points"}, path)
+    kind = r.enum(r.required(s, "kind", path), ShapeKind, f"{path}.kind")
+    raw_points = r.array(r.required(s, "points", path), f"{path}.points")
+    points = []
+    for i, pt in enumerate(raw_points):
+        pp = f"{path}.points[{i}]"
+        pair = r.array(pt, pp)
+        if len(pair) != 2:
+            r.fail(pp, f"expected an [x, y] pair, got {len(pair)} values")
+        points.append((r.number(pair[0], f"{pp}[0]"), r.number(pair[1], f"{pp}[1]")))
+    if kind is ShapeKind.POLYGON and len(points) < 3:
+        r.fail(f"{path}.points", f"a polygon needs at least 3 points, got {len(points)}")
+    if kind is not ShapeKind.POLYGON and len(points) != 2:
+        r.fail(
+            f"{path}.points", f"a {kind.value} needs exactly 2 points (its bounding box), got {len(points)}"
+        )
+    with r.at(path):
+        return Shape(kind, tuple(points))
+
+
+def _read_keyframe(r: Reader, k: Any, path: str) -> Keyframe:
+    k = r.obj(k, path)
+    r.no_unknown(k, {"frame", "shape", "source", "visible", "score"}, path)
+    frame = r.integer(r.required(k, "frame", path), f"{path}.frame", minimum=0)
+    shape = _read_shape(r, r.required(k, "shape", path), f"{path}.shape")
+    source = r.enum(k.get("source", "auto"), KeyframeSource, f"{path}.source")
+    visible = r.boolean(k.get("visible", True), f"{path}.visible")
+    score = k.get("score")
+    if score is not None:
+        score = r.number(score, f"{path}.score")
+    with r.at(path):
+        return Keyframe(frame, shape, source, visible, score)
+
+
+def _read_track(r: Reader, t: Any, path: str) -> Track:
+    t = r.obj(t, path)
+    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "keyframes"}, path)
+    track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
+    cls = r.string(r.required(t, "cls", path), f"{path}.cls", nonempty=True)
+    enabled = r.boolean(t.get("enabled", True), f"{path}.enabled")
+    label = r.string(t.get("label", ""), f"{path}.label")
+    style = t.get("style")
+    if style is not None:
+        style = _read_style(r, style, f"{path}.style")
+    review = r.string(t.get("review", "unreviewed"), f"{path}.review")
+    if review not in REVIEW_STATES:
+        r.fail(f"{path}.review", f"expected one of {', '.join(REVIEW_STATES)}, got {r.show(review)}")
+    keyframes: list[Keyframe] = []
+    seen: dict[int, int] = {}
+    for i, k in enumerate(r.array(r.required(t, "keyframes", path), f"{path}.keyframes")):
+        kp = f"{path}.keyframes[{i}]"
+        kf = _read_keyframe(r, k, kp)
+        if kf.frame in seen:
+            r.fail(
+                f"{kp}.frame",
+                f"duplicate keyframe at frame {kf.frame} (also {path}.keyframes[{seen[kf.frame]}])",
+            )
+        seen[kf.frame] = i
+        keyframes.append(kf)
+    with r.at(path):
+        return Track(track_id, cls, keyframes, enabled, label, style, review)
+
+
+def _read_meta(r: Reader, m: Any, path: str) -> dict[str, Any]:
+    m = r.obj(m, path)
+    out: dict[str, Any] = {}
+    for key, value in m.items():
+        kp = key_path(path, key)
+        if value is None or isinstance(value, str | bool):
+            out[key] = value
+        else:
+            out[key] = r.number(value, kp, what="a string, number, true/false or null")
+    return out
