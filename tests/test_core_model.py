@@ -149,7 +149,13 @@ def test_lerp_different_kinds_steps():
 
 def test_style_defaults_and_class_defaults():
     s = RedactionStyle()
-    assert (s.method, s.strength, s.margin, s.feather, s.color) == (RedactionMethod.GAUSSIAN, 70, 20, 10, (0, 0, 0))
+    assert (s.method, s.strength, s.margin, s.feather, s.color) == (
+        RedactionMethod.GAUSSIAN,
+        70,
+        20,
+        10,
+        (0, 0, 0),
+    )
     assert DEFAULT_STYLES["face"].margin == 20
     assert (DEFAULT_STYLES["plate"].margin, DEFAULT_STYLES["plate"].feather) == (10, 5)
     assert (DEFAULT_STYLES["manual"].margin, DEFAULT_STYLES["manual"].feather) == (0, 0)
@@ -374,8 +380,9 @@ def test_masks_at_is_fast_enough_for_export():
     import time
 
     p = Project()
+    keyframes = [rect_kf(f, f % 50) for f in range(0, 4000, 2)]  # immutable: safe to share
     for i in range(200):
-        p.add_track(Track(f"face-{i:04d}", "face", [rect_kf(f, f % 50) for f in range(0, 4000, 2)]))
+        p.add_track(Track(f"face-{i:04d}", "face", keyframes))
     start = time.perf_counter()
     n = 0
     for frame in range(0, 4000, 7):

@@ -44,13 +44,15 @@ class Shape:
     points: tuple[Point, ...]
 
     def __post_init__(self) -> None:
-        try:
-            kind = ShapeKind(self.kind)
-        except ValueError:
-            raise ValueError(f"unknown shape kind {self.kind!r}") from None
+        kind = self.kind
+        if type(kind) is not ShapeKind:
+            try:
+                kind = ShapeKind(kind)
+            except ValueError:
+                raise ValueError(f"unknown shape kind {self.kind!r}") from None
         if not isinstance(self.points, tuple | list):
             raise ValueError(f"shape points must be a sequence of (x, y) pairs, got {self.points!r}")
-        pts = tuple(_point(p) for p in self.points)
+        pts = tuple([_point(p) for p in self.points])
         if kind is ShapeKind.POLYGON:
             if len(pts) < 3:
                 raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
@@ -58,7 +60,8 @@ class Shape:
             if len(pts) != 2:
                 raise ValueError(f"a {kind.value} needs exactly 2 points (its bounding box), got {len(pts)}")
             (ax, ay), (bx, by) = pts
-            pts = ((min(ax, bx), min(ay, by)), (max(ax, bx), max(ay, by)))
+            if ax > bx or ay > by:
+                pts = ((min(ax, bx), min(ay, by)), (max(ax, bx), max(ay, by)))
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "points", pts)
 

@@ -20,6 +20,7 @@ finite number, got 'abc'``.
 from __future__ import annotations
 
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from app.project_io.checks import Reader, key_path
 
 FORMAT = "obscura-project"
 VERSION = 1
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -175,6 +178,8 @@ def _read_media(r: Reader, m: Any, path: str, base_dir: str | os.PathLike[str] |
     sha = m.get("sha256")
     if sha is not None:
         sha = r.string(sha, f"{path}.sha256")
+        if not _SHA256.fullmatch(sha):
+            r.fail(f"{path}.sha256", f"expected 64 lowercase hex digits, got {r.show(sha)}")
     with r.at(path):
         return MediaRef(media_path, width, height, fps, frame_count, sha)
 

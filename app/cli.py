@@ -1,0 +1,242 @@
+"""The headless command line: ``obscura probe | sample | export | process``.
+
+Every failure the operator can cause ends in one line on stderr and a non-zero exit code, never a
+traceback. An unexpected internal error writes its traceback to the log folder (no image data,
+no personal data) and prints one line that says where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+from app import __version__
+from app.errors import ObscuraError, ProjectError
+from app.pipelines.progress import Progress
+
+
+def _progress_printer(quiet: bool):
+    tty = sys.stderr.isatty()
+    state = {"last": -1.0}
+
+    def show(p: Progress) -> None:
+        if quiet:
+            return
+        pct = 100.0 * p.fraction
+        eta = f"{int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}" if p.eta_s is not None else "--:--"
+        line = f"{p.stage}: {pct:5.1f}%  {p.done}/{p.total} frames  {p.fps:6.1f} fps  time left {eta}"
+        if tty:
+            end = "\n" if p.message in ("done", "cancelled") else ""
+            print("\r" + line, end=end, file=sys.stderr, flush=True)
+        elif p.message in ("done", "cancelled") or pct - state["last"] >= 10.0:
+            state["last"] = pct
+            print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
+# -- encode and style options shared by export and process ------------------------------------
+def _add_encode_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("encoding")
+    g.add_argument("--codec", choices=["h264", "ffv1"], default=None,
+                   help="h264 (default; CRF) or ffv1 (lossless, needs .mkv)")
+    g.add_argument("--lossless", action="store_true", help="same as --codec ffv1")
+    g.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51 (default 18: visually lossless)")
+    g.add_argument("--preset", default="medium", help="x264 preset (default medium)")
+    g.add_argument("--audio", choices=["copy", "aac", "drop"], default="copy",
+                   help="copy audio packets unchanged (default), re-encode to AAC, or drop audio")
+    s = p.add_argument_group("redaction style (overrides the project's styles for every class)")
+    s.add_argument("--method", choices=["gaussian", "pixelate", "solid"], help="redaction effect")
+    s.add_argument("--strength", type=float, help="0-100 (default 70)")
+    s.add_argument("--margin", type=float, help="grow each mask by this %% of its size per side")
+    s.add_argument("--feather", type=float, help="soft edge outside the mask, %% of its shorter side")
+
+
+def _settings(args):
+    from app.media.writer import EncodeSettings
+
+    codec = "ffv1" if args.lossless else (args.codec or "h264")
+    s = EncodeSettings(codec=codec, crf=args.crf, preset=args.preset, audio=args.audio)
+    s.validate()
+    return s
+
+
+def _apply_style_overrides(project, args) -> None:
+    overrides = {k: getattr(args, k) for k in ("method", "strength", "margin", "feather")}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if not overrides:
+        return
+    try:
+        for cls in set(project.styles) | {t.cls for t in project.tracks}:
+            base = project.styles.get(cls) or project.style_for(next(t for t in project.tracks if t.cls == cls))
+            project.styles[cls] = base.replace(**overrides)
+        for t in project.tracks:
+            if t.style is not None:
+                t.style = t.style.replace(**overrides)
+    except ValueError as e:
+        raise ObscuraError(f"bad style option: {e}") from None
+
+
+def _run_export(project, input_path: str, args) -> int:
+    from app.pipelines.export import export
+    from app.pipelines.progress import run
+
+    _apply_style_overrides(project, args)
+    settings = None if _is_image(input_path) else _settings(args)
+    result = run(export(project, input_path, args.output, settings), _progress_printer(args.quiet))
+    if result.cancelled:
+        print("obscura: export cancelled; no output written", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(
+            f"wrote {args.output}: {result.frames} frames, {result.masks_drawn} masks on "
+            f"{result.masked_frames} frames, {result.seconds:.1f} s",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _is_image(path: str) -> bool:
+    from app.media.probe import is_image_path
+
+    return is_image_path(path)
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_probe(args) -> int:
+    from app.media.probe import probe
+
+    info = probe(args.video)
+    summary = info.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for k, v in summary.items():
+            print(f"{k:>20}: {v}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from app.media.sample import truth_project, write_sample
+
+    t0 = time.perf_counter()
+    truth_path = args.truth or os.path.splitext(args.output)[0] + ".truth.json"
+    truth = write_sample(args.output, truth_path)
+    if args.project:
+        from app.core.project import MediaRef
+        from app.media.probe import probe
+        from app.project_io import save_project
+
+        info = probe(args.output)
+        media = MediaRef(os.path.abspath(args.output), info.width, info.height, info.fps, info.frame_count)
+        save_project(truth_project(truth, media), args.project)
+    if not args.quiet:
+        print(f"wrote {args.output} ({len(truth)} frames, {time.perf_counter() - t0:.1f} s); "
+              f"ground truth in {truth_path}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from app.project_io import load_project
+
+    project = load_project(args.project)
+    input_path = args.input or (project.media.path if project.media else None)
+    if not input_path:
+        raise ProjectError(f"project file {args.project}: media: no input video; pass --input VIDEO")
+    return _run_export(project, input_path, args)
+
+
+def cmd_process(args) -> int:
+    from app.project_io import load_project
+
+    if not args.project:
+        raise ObscuraError(
+            "no tracks to redact: pass --project PROJECT.obscura.json "
+            "(automatic detection needs the models: see 'obscura models fetch')"
+        )
+    project = load_project(args.project)
+    return _run_export(project, args.input, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="obscura",
+        description="Obscura: on-premise video anonymisation (faces, licence plates, manual masks).",
+    )
+    p.add_argument("--version", action="version", version=f"obscura {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("probe", help="show a video's streams, exact frame rate and frame count")
+    sp.add_argument("video")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_probe)
+
+    ss = sub.add_parser("sample", help="generate the demo clip (a face and a car plate, 6 s, 29.97 fps)")
+    ss.add_argument("output", help="output .mp4")
+    ss.add_argument("--truth", help="where to write the per-frame ground truth JSON (default OUTPUT.truth.json)")
+    ss.add_argument("--project", help="also write a project whose tracks are the ground truth")
+    ss.add_argument("-q", "--quiet", action="store_true")
+    ss.set_defaults(func=cmd_sample)
+
+    se = sub.add_parser("export", help="render a project's masks into a redacted copy of its video")
+    se.add_argument("project", help="project file (.obscura.json)")
+    se.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv) or image")
+    se.add_argument("--input", help="the source video, if it moved since the project was saved")
+    se.add_argument("-q", "--quiet", action="store_true")
+    _add_encode_args(se)
+    se.set_defaults(func=cmd_export)
+
+    pr = sub.add_parser("process", help="redact a video or photo in one step")
+    pr.add_argument("input", help="video, or a JPEG/PNG photo")
+    pr.add_argument("-o", "--output", required=True, help="output of the same kind as the input")
+    pr.add_argument("--project", help="take the tracks from this project file")
+    pr.add_argument("-q", "--quiet", action="store_true")
+    _add_encode_args(pr)
+    pr.set_defaults(func=cmd_process)
+    return p
+
+
+def _log_internal_error(exc: BaseException) -> str:
+    from app.assets import data_dir
+
+    folder = data_dir() / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        with open(path, "w") as f:
+            f.write(f"obscura {__version__}\n")
+            f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        return str(path)
+    except OSError:
+        return "(log folder not writable)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ObscuraError as e:
+        print(f"obscura: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("obscura: interrupted; no output written", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("obscura: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:  # an internal bug: one line for the operator, details in the log
+        where = _log_internal_error(e)
+        print(f"obscura: internal error ({type(e).__name__}); details in {where}", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
