@@ -54,6 +54,7 @@ class VideoInfo:
     color_trc: int = 0
     bit_depth: int = 8
     audio: list[AudioInfo] = field(default_factory=list)
+    damage: str | None = None  # why the file looks truncated or damaged (None: it reads to the end)
     pts: list[int] = field(default_factory=list, repr=False)  # frame index -> pts (time_base units)
     keyframe_pts: list[int] = field(default_factory=list, repr=False)
 
@@ -88,6 +89,7 @@ class VideoInfo:
                 {"index": a.index, "codec": a.codec, "sample_rate": a.sample_rate, "channels": a.channels}
                 for a in self.audio
             ],
+            **({"damage": self.damage} if self.damage else {}),
         }
 
 
@@ -156,10 +158,13 @@ def _probe_container(path: str, container, first) -> VideoInfo:
     pts_list: list[int] = []
     key_pts: list[int] = []
     last_duration = 0
+    packets = 0  # every video packet with data, discarded ones included (to compare with the index)
+    damage = None
     try:
         for packet in container.demux(vs):
             if packet.size == 0:
                 continue  # flush packet
+            packets += 1
             if packet.is_discard:
                 continue
             pts = packet.pts if packet.pts is not None else packet.dts
@@ -173,7 +178,8 @@ def _probe_container(path: str, container, first) -> VideoInfo:
     except av.error.FFmpegError as e:
         if not pts_list:
             raise CorruptMedia(f"cannot read video packets from {path}: {_ffmpeg_reason(e)}") from None
-        # A damaged tail: keep what was readable; the reader reports the damage when it gets there.
+        # A damaged tail: keep what was readable (the editor can still show it); export refuses it.
+        damage = f"reading stopped after {len(pts_list)} frames ({_ffmpeg_reason(e)})"
     if not pts_list:
         raise CorruptMedia(f"no video frames in {path}; the file is empty, truncated or corrupt")
     pts_list.sort()
@@ -191,6 +197,7 @@ def _probe_container(path: str, container, first) -> VideoInfo:
     if not last_duration:
         last_duration = int(round(1 / (fps * time_base))) if fps else 1
     duration = (pts_list[-1] - pts_list[0] + last_duration) * time_base
+    damage = damage or _truncation(vs, packets, Fraction(duration), fps)
 
     rotation = int(getattr(first, "rotation", 0) or 0) % 360
     pix_fmt = first.format.name
@@ -231,9 +238,37 @@ def _probe_container(path: str, container, first) -> VideoInfo:
         color_trc=int(first.color_trc or 0),
         bit_depth=bit_depth,
         audio=audio,
+        damage=damage,
         pts=pts_list,
         keyframe_pts=key_pts,
     )
+
+
+def _truncation(vs, packets: int, scanned: Fraction, fps: Fraction) -> str | None:
+    """Why the video stream ends before its header says it should (a cut-off copy), or None.
+
+    MP4/MOV (and AVI) index every frame up front: fewer packets than ``vs.frames`` means the file was
+    cut. Matroska has no frame count, but FFmpeg and mkvmerge store the stream's DURATION tag.
+    """
+    declared = int(vs.frames or 0)
+    if declared and packets < declared:
+        return f"its index lists {declared} video frames but only {packets} are in the file"
+    tag = next((v for k, v in (vs.metadata or {}).items() if k.upper() == "DURATION"), None)
+    expected = _parse_duration_tag(tag) if tag else None
+    if expected:
+        frame = 1 / fps if fps else Fraction(1, 25)
+        if expected - scanned > max(3 * frame, expected / 50):
+            return f"its header says {float(expected):.2f} s of video but only {float(scanned):.2f} s are in the file"
+    return None
+
+
+def _parse_duration_tag(tag: str) -> Fraction | None:
+    """``HH:MM:SS.fffffffff`` (Matroska's DURATION tag) in seconds, or None."""
+    try:
+        h, m, s = str(tag).strip().split(":")
+        return int(h) * 3600 + int(m) * 60 + Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _exact_rate(vs, pts_list: list[int], time_base: Fraction) -> Fraction:

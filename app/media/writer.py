@@ -90,6 +90,7 @@ class VideoWriter:
         settings = settings or EncodeSettings()
         settings.validate()
         self.path = path
+        self._name = final_name or path  # what error messages call the file (not the temp name)
         self.info = info
         self.settings = settings
         fmt = container_for(final_name or path, settings)
@@ -100,7 +101,7 @@ class VideoWriter:
         try:
             self._out = av.open(path, mode="w", format=fmt, options=opts)
         except OSError as e:
-            raise OutputError(describe_os_error(e, final_name or path)) from None
+            raise OutputError(describe_os_error(e, self._name)) from None
         self._out.metadata.clear() if hasattr(self._out.metadata, "clear") else None
         self.frames_written = 0
         self._audio_map: dict[int, tuple] = {}
@@ -188,7 +189,7 @@ class VideoWriter:
         try:
             self._out.mux(packets)
         except OSError as e:
-            raise OutputError(describe_os_error(e, self.path)) from None
+            raise OutputError(describe_os_error(e, self._name)) from None
 
     def close(self) -> None:
         """Flush the encoders and finish the file."""
@@ -202,7 +203,7 @@ class VideoWriter:
         try:
             self._out.close()
         except OSError as e:
-            raise OutputError(describe_os_error(e, self.path)) from None
+            raise OutputError(describe_os_error(e, self._name)) from None
 
     def abort(self) -> None:
         try:

@@ -13,7 +13,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 
 from app.core.project import Project
-from app.errors import OutputError
+from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
 from app.media.images import read_image, write_image
 from app.media.output import atomic_output
@@ -58,6 +58,8 @@ def export(
     settings.validate()
     t0 = time.perf_counter()
     info = probe(input_path)
+    if info.damage:
+        raise CorruptMedia(f"{input_path} is truncated or corrupt: {info.damage}; no output was written")
     result = ExportResult(output=output_path, settings=settings.__dict__.copy())
     meter = RateMeter("export", info.frame_count)
     try:
@@ -91,9 +93,9 @@ def export(
                 writer.abort()
                 raise
             if result.frames != info.frame_count:
-                raise OutputError(
-                    f"decoded {result.frames} of {info.frame_count} frames from {input_path}: "
-                    "the file is damaged; no output was written"
+                raise CorruptMedia(
+                    f"{input_path} is truncated or corrupt: only {result.frames} of its {info.frame_count} "
+                    "frames could be decoded; no output was written"
                 )
     except _Cancel:
         result.cancelled = True

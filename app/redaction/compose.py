@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import cv2
 import numpy as np
 
 from app.core.shapes import Shape
@@ -58,9 +57,11 @@ def _apply(image: PlaneImage, r: MaskRegion, style: RedactionStyle) -> None:
         if px1 <= px0 or py1 <= py0:
             continue
         dst = plane.data[py0:py1, px0:px1]
-        alpha = r.alpha
-        if alpha.shape != dst.shape[:2]:
-            alpha = cv2.resize(alpha, (dst.shape[1], dst.shape[0]), interpolation=cv2.INTER_AREA)
+        alpha = r.alpha_for(sx, sy, dst.shape[0], dst.shape[1])
+        inner = None
+        if r.inner is not None:
+            ix0, iy0, ix1, iy1 = r.inner
+            inner = (ix0 // sx - px0, iy0 // sy - py0, ix1 // sx - px0, iy1 // sy - py0)
         if method == RedactionMethod.GAUSSIAN:
             qx0, qy0, qx1, qy1 = cx0 // sx, cy0 // sy, -(-cx1 // sx), -(-cy1 // sy)
             ctx = plane.data[qy0:qy1, qx0:qx1]
@@ -71,4 +72,4 @@ def _apply(image: PlaneImage, r: MaskRegion, style: RedactionStyle) -> None:
             effect = effects.pixelate(dst, max(1.0, block / sx), max(1.0, block / sy))
         else:
             effect = effects.solid(dst, image.fill_value(plane, style.color))
-        effects.blend(dst, effect, alpha)
+        effects.blend_region(dst, effect, alpha, inner)

@@ -8,7 +8,7 @@ surroundings, never the face itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -30,10 +30,27 @@ class MaskRegion:
     y1: int
     alpha: np.ndarray
     core: tuple[float, float, float, float]
+    inner: tuple[int, int, int, int] | None = None  # frame box where alpha == 1 (aligned), if known
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def short_side(self) -> float:
         return max(1.0, min(self.core[2] - self.core[0], self.core[3] - self.core[1]))
+
+    def alpha_for(self, sx: int, sy: int, h: int, w: int) -> np.ndarray:
+        """The alpha sampled for a plane subsampled by (sx, sy), shaped (h, w), contiguous."""
+        key = (sx, sy, h, w)
+        a = self._cache.get(key)
+        if a is None:
+            a = self.alpha
+            if (sx, sy) != (1, 1):
+                a = a[sy // 2 :: sy, sx // 2 :: sx]
+            a = a[:h, :w]
+            if a.shape != (h, w):
+                a = cv2.resize(self.alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+            a = np.ascontiguousarray(a, dtype=np.float32)
+            self._cache[key] = a
+        return a
 
 
 def grown_points(shape: Shape, margin: float) -> np.ndarray:
@@ -66,27 +83,78 @@ def build_mask(
     if x1 - x0 < 1 or y1 - y0 < 1:
         return None
     h, w = y1 - y0, x1 - x0
-    hard = np.zeros((h, w), np.uint8)
     local = pts - (x0, y0)
-    if shape.kind == ShapeKind.ELLIPSE:
-        (ex1, ey1), (ex2, ey2) = local[0], local[1]
-        center = (int(round((ex1 + ex2) / 2 * _ONE)), int(round((ey1 + ey2) / 2 * _ONE)))
-        axes = (int(round(abs(ex2 - ex1) / 2 * _ONE)), int(round(abs(ey2 - ey1) / 2 * _ONE)))
-        cv2.ellipse(hard, center, axes, 0, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+    if shape.kind == ShapeKind.RECT:
+        alpha = _rect_alpha(w, h, local, feather)
+    elif shape.kind == ShapeKind.ELLIPSE:
+        alpha = _ellipse_alpha(w, h, local, feather)
     else:
-        if shape.kind == ShapeKind.RECT:
-            (rx1, ry1), (rx2, ry2) = local[0], local[1]
-            local = np.array([[rx1, ry1], [rx2, ry1], [rx2, ry2], [rx1, ry2]])
-        poly = np.round(local * _ONE).astype(np.int32).reshape(-1, 1, 2)
-        cv2.fillPoly(hard, [poly], 255, cv2.LINE_AA, _SHIFT)
+        alpha = _polygon_alpha(w, h, local, feather)
+    if alpha is None:
+        return None
+    inner = _inner_box(shape, pts, (x0, y0, x1, y1), align)
+    return MaskRegion(x0, y0, x1, y1, alpha, (float(gx1), float(gy1), float(gx2), float(gy2)), inner)
+
+
+def _inner_box(shape: Shape, pts: np.ndarray, roi, align) -> tuple[int, int, int, int] | None:
+    """A box of whole pixels (aligned inward to the plane grid) that lies fully inside the shape."""
+    if shape.kind == ShapeKind.RECT:
+        (bx1, by1), (bx2, by2) = pts[0], pts[1]
+    elif shape.kind == ShapeKind.ELLIPSE:
+        (ex1, ey1), (ex2, ey2) = pts[0], pts[1]
+        cx, cy = (ex1 + ex2) / 2, (ey1 + ey2) / 2
+        hw, hh = abs(ex2 - ex1) / 2 / np.sqrt(2) - 1, abs(ey2 - ey1) / 2 / np.sqrt(2) - 1
+        bx1, by1, bx2, by2 = cx - hw, cy - hh, cx + hw, cy + hh
+    else:
+        return None
+    ax, ay = align
+    ix0 = int(np.ceil(np.ceil(max(bx1, roi[0])) / ax) * ax)
+    iy0 = int(np.ceil(np.ceil(max(by1, roi[1])) / ay) * ay)
+    ix1 = int(np.floor(np.floor(min(bx2, roi[2])) / ax) * ax)
+    iy1 = int(np.floor(np.floor(min(by2, roi[3])) / ay) * ay)
+    return (ix0, iy0, ix1, iy1) if ix1 > ix0 and iy1 > iy0 else None
+
+
+def _ramp(d: np.ndarray, feather: float) -> np.ndarray:
+    """1 for d <= 0 (inside), smoothstep down to 0 at d >= feather; hard edge when feather < 1."""
+    if feather < 1.0:
+        return np.clip(0.5 - d, 0.0, 1.0).astype(np.float32)  # 1-px anti-aliased edge
+    t = np.clip(1.0 - d / feather, 0.0, 1.0).astype(np.float32)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _rect_alpha(w: int, h: int, local: np.ndarray, feather: float) -> np.ndarray | None:
+    """Separable: the outer product of two 1-D ramps (rounded feathered corners)."""
+    (rx1, ry1), (rx2, ry2) = local[0], local[1]
+    xs = np.arange(w, dtype=np.float32) + 0.5
+    ys = np.arange(h, dtype=np.float32) + 0.5
+    ax = _ramp(np.maximum(rx1 - xs, xs - rx2), feather)
+    ay = _ramp(np.maximum(ry1 - ys, ys - ry2), feather)
+    if not ax.any() or not ay.any():
+        return None
+    return np.outer(ay, ax)
+
+
+def _ellipse_alpha(w: int, h: int, local: np.ndarray, feather: float) -> np.ndarray | None:
+    (ex1, ey1), (ex2, ey2) = local[0], local[1]
+    cx, cy = (ex1 + ex2) / 2, (ey1 + ey2) / 2
+    a, b = max(0.5, abs(ex2 - ex1) / 2), max(0.5, abs(ey2 - ey1) / 2)
+    xs = ((np.arange(w, dtype=np.float32) + 0.5 - cx) / a) ** 2
+    ys = ((np.arange(h, dtype=np.float32) + 0.5 - cy) / b) ** 2
+    r = np.sqrt(ys[:, None] + xs[None, :])
+    # Distance outside the ellipse, approximated along the radius (exact on the axes).
+    d = (r - 1.0) * min(a, b)
+    alpha = _ramp(d, feather)
+    return alpha if alpha.any() else None
+
+
+def _polygon_alpha(w: int, h: int, local: np.ndarray, feather: float) -> np.ndarray | None:
+    hard = np.zeros((h, w), np.uint8)
+    poly = np.round(local * _ONE).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(hard, [poly], 255, cv2.LINE_AA, _SHIFT)
     if not hard.any():
         return None
-    if feather >= 1.0:
-        # Linear ramp from 1 at the grown shape's edge to 0 at `feather` px outside it.
-        outside = cv2.distanceTransform((hard < 128).astype(np.uint8), cv2.DIST_L2, 3)
-        alpha = np.clip(1.0 - outside / feather, 0.0, 1.0).astype(np.float32)
-        # smoothstep for a softer look; keeps exact 1 inside and 0 far away
-        alpha = alpha * alpha * (3.0 - 2.0 * alpha)
-    else:
-        alpha = hard.astype(np.float32) / 255.0
-    return MaskRegion(x0, y0, x1, y1, alpha, (float(gx1), float(gy1), float(gx2), float(gy2)))
+    if feather < 1.0:
+        return hard.astype(np.float32) / 255.0
+    outside = cv2.distanceTransform((hard < 128).astype(np.uint8), cv2.DIST_L2, 3)
+    return _ramp(outside, feather)

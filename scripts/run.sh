@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine (only Python 3.11+ and pip needed):
+#   bash scripts/run.sh demo [VIDEO]   set up, then redact VIDEO (default: the bundled sample clip)
+#   bash scripts/run.sh test [ARGS]    set up, then run the whole test suite (ARGS go to pytest)
+# The virtual environment lives in .venv; re-running only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-python3}"
+VENV=".venv"
+
+setup() {
+  local extras="$1"
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Obscura needs Python 3.11 or newer")'
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  fi
+  # Re-install when pyproject.toml changed since the last setup.
+  local stamp="$VENV/.obscura-installed$extras"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
+    touch "$stamp"
+  fi
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  demo)
+    setup ""
+    mkdir -p out
+    if [ $# -ge 1 ]; then
+      src="$1"
+      base="$(basename "${src%.*}")"
+      ext="${src##*.}"
+      "$VENV/bin/obscura" process "$src" -o "out/${base}_redacted.${ext}" "${@:2}"
+    else
+      "$VENV/bin/obscura" sample out/sample.mp4 --project out/sample.obscura.json
+      "$VENV/bin/obscura" process out/sample.mp4 --project out/sample.obscura.json -o out/sample_redacted.mp4
+      echo "redacted sample: out/sample_redacted.mp4 (input: out/sample.mp4)"
+    fi
+    ;;
+  test)
+    setup "[dev]"
+    export QT_QPA_PLATFORM=offscreen
+    "$VENV/bin/python" -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/run.sh demo [VIDEO] | test [PYTEST ARGS]" >&2
+    exit 2
+    ;;
+esac
