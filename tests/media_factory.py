@@ -106,7 +106,7 @@ def textured_frame(i: int, width: int, height: int, seed: int = 0, high_bit: boo
     rx = int((i * 7) % max(1, width - 60))
     cv2.rectangle(img, (rx, height // 6), (rx + 50, height // 6 + 30), (20, 220, 60), -1)
     cv2.putText(img, f"{i:03d}", (8, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (250, 250, 250), 2)
-    img = img.astype(np.float32) + rng.normal(0, 12, img.shape).astype(np.float32)
+    img = img.astype(np.float32) + rng.normal(0, 5, img.shape).astype(np.float32)
     if high_bit:
         return np.clip(img * 257.0, 0, 65535).astype(np.uint16)
     return np.clip(img, 0, 255).astype(np.uint8)
@@ -302,19 +302,45 @@ def make_project(width: int, height: int, frames: int) -> Project:
 
 
 # -- measures ----------------------------------------------------------------------------------
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean 7x7 SSIM of two single-channel images (any dtype, compared as float)."""
+def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None, peak: float = 255.0) -> float:
+    """Mean 7x7 SSIM of two single-channel images (any dtype), over ``where`` (bool) if given."""
+    m = ssim_map(a, b, peak)
+    return float(m[where].mean() if where is not None else m.mean())
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """The 7x7 SSIM map (as shared/tools/redaction_check.py computes it)."""
     a = a.astype(np.float32)
     b = b.astype(np.float32)
-    peak = 255.0 if max(a.max(), b.max()) <= 255 else 1023.0
     k, s = (7, 7), 1.5
     mu_a, mu_b = cv2.GaussianBlur(a, k, s), cv2.GaussianBlur(b, k, s)
     va = cv2.GaussianBlur(a * a, k, s) - mu_a**2
     vb = cv2.GaussianBlur(b * b, k, s) - mu_b**2
     cov = cv2.GaussianBlur(a * b, k, s) - mu_a * mu_b
     c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
-    m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
-    return float(m.mean())
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
+
+
+def detail_map(gray: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """Pixels with local structure (7x7 local std > 6 on an 8-bit scale), as redaction_check.py."""
+    g = gray.astype(np.float32) * (255.0 / peak)
+    mu = cv2.GaussianBlur(g, (7, 7), 1.5)
+    return np.sqrt(np.maximum(cv2.GaussianBlur(g * g, (7, 7), 1.5) - mu * mu, 0)) > 6
+
+
+def redaction_scores(orig: np.ndarray, out: np.ndarray, where: np.ndarray, peak: float = 255.0):
+    """How well ``out`` hides ``orig`` over the bool map ``where`` (single-channel images).
+
+    Returns (detailed, share, structure): the fraction of ``where`` with local detail in the input;
+    the share of those detailed pixels whose SSIM dropped below 0.85 (the acceptance measure of
+    shared/tools/redaction_check.py, which wants >= 0.9); and their mean SSIM. Only detailed
+    pixels are judged: on a flat area an untouched and a blurred patch look alike anyway.
+    """
+    det = detail_map(orig, peak) & where
+    if not det.any():
+        return 0.0, 1.0, 0.0
+    smap = ssim_map(orig, out, peak)[det]
+    return float(det.sum() / max(1, where.sum())), float((smap < 0.85).mean()), float(smap.mean())
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:

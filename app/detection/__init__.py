@@ -1,0 +1,1 @@
+"""Face and plate detection on ONNX Runtime (no Qt, no model hub)."""
