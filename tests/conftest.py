@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -42,15 +41,3 @@ def sample_clip(tmp_path_factory):
     truth_path = folder / "sample.truth.json"
     truth = write_sample(str(path), str(truth_path))
     return path, truth_path, truth
-
-
-@pytest.fixture
-def no_leftovers():
-    """Assert a folder holds exactly the expected names (no output, no ``.part`` temp file)."""
-
-    def check(folder: Path, expected: set[str]) -> None:
-        names = set(os.listdir(folder))
-        assert names == expected, f"unexpected files in {folder}: {sorted(names - expected)}"
-        assert not [n for n in names if ".part" in n]
-
-    return check

@@ -43,8 +43,8 @@ def test_headless_packages_import_without_loading_qt():
         "    importlib.import_module(m.name)\n"
         "bad = [n for n in sys.modules if n.split('.')[0] in %r]\n"
         "print(len([n for n in sys.modules if n.startswith('app.')]))\n"
-        "sys.exit('loaded: ' + ', '.join(bad) if bad else 0)\n" % (QT_MODULES,)
-    )
+        "sys.exit('loaded: ' + ', '.join(bad) if bad else 0)\n"
+    ).replace("%r", repr(QT_MODULES))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=APP.parent, timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout
     assert int(r.stdout.strip()) >= 10  # it really imported the package tree

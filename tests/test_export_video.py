@@ -7,6 +7,7 @@ import hashlib
 import os
 from fractions import Fraction
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -32,7 +33,6 @@ from tests.media_factory import (
     redaction_scores,
     remux_faststart,
     shared_video,
-    ssim,
     vfr_pts,
     write_clip,
     write_random_bytes,
@@ -166,15 +166,22 @@ def test_h264_export_error_outside_masks_is_codec_error_only(clips, tmp_path, na
     dst = tmp_path / "out.mp4"
     project = project_for(src)
     do_export(project, src, dst)  # the default settings: x264 CRF 18, preset medium
+    do_export(Project(), src, tmp_path / "plain.mp4")  # the codec's own error, for reference
 
     peak = (1 << spec.bit_depth) - 1
-    before, after = decode_planes(src), decode_planes(dst)
-    for i, (a, b) in enumerate(zip(before, after, strict=True)):
+    before, after, plain = decode_planes(src), decode_planes(dst), decode_planes(tmp_path / "plain.mp4")
+    redacted, reference = [], []
+    for i, (a, b, c) in enumerate(zip(before, after, plain, strict=True)):
         touched, _covered, cores = mask_layout(project, i, spec.width, spec.height, a)
         outside = ~touched[0]
-        assert psnr(a[0][outside], b[0][outside], peak) > 40, f"{name} frame {i}: outside masks degraded"
+        redacted.append(psnr(a[0][outside], b[0][outside], peak))
+        reference.append(psnr(a[0][outside], c[0][outside], peak))
         if i % 5 == 0:
             assert_redacted_inside(a[0], b[0], cores, peak, f"{name} frame {i}")
+    # x264 at CRF 18 gives this deliberately noisy texture ~40 dB on average and ~37 dB on its worst
+    # frames, with or without masks (frame types differ between two encodes, so compare the clip).
+    assert min(redacted) > 36, f"{name}: a frame lost quality outside the masks ({min(redacted):.1f} dB)"
+    assert np.mean(redacted) > np.mean(reference) - 0.5, f"{name}: masks cost quality outside them"
 
 
 def test_empty_project_lossless_is_bit_identical(clips, tmp_path):
@@ -194,7 +201,7 @@ def test_empty_project_h264_keeps_everything(clips, tmp_path):
     assert frame_times(dst) == frame_times(src)
     assert audio_payloads(dst) == audio_payloads(src)
     for a, b in zip(decode_planes(src), decode_planes(dst), strict=True):
-        assert psnr(a[0], b[0]) > 40
+        assert psnr(a[0], b[0]) > 36  # CRF 18 on a noisy texture: ~40 dB mean, ~37 dB worst
 
 
 # -- audio -------------------------------------------------------------------------------------
@@ -217,8 +224,21 @@ def test_audio_aac_transcodes_and_keeps_duration(clips, tmp_path):
     assert (codec_out, rate_out) == ("aac", rate_in)
     assert abs(samples_out - samples_in) <= 1024  # within one AAC frame
     assert audio_payloads(dst) != audio_payloads(src)  # re-encoded, not copied
-    with_copy = probe(str(dst))
-    assert with_copy.audio[0].channels == 2
+    assert probe(str(dst)).audio[0].channels == 2
+
+
+def test_mp4_with_audio_to_lossless_mkv(clips, tmp_path):
+    """Matroska counts in milliseconds and cannot start below zero, so an MP4 whose AAC priming
+    packet sits at -21 ms comes out shifted by that much (the muxer moves every stream, so sync is
+    kept); frame spacing is exact to Matroska's 1 ms."""
+    src = clips["ntsc_audio"]
+    dst = tmp_path / "out.mkv"
+    do_export(Project(), src, dst, LOSSLESS)
+    a, b = frame_times(src), frame_times(dst)
+    assert len(a) == len(b) == 45
+    assert 0 <= b[0] - a[0] <= Fraction(1024, 48000) + Fraction(1, 1000)
+    assert max(abs((x - a[0]) - (y - b[0])) for x, y in zip(a, b, strict=True)) <= Fraction(1, 1000)
+    assert audio_payloads(dst) == audio_payloads(src)
 
 
 def test_audio_drop_removes_the_stream(clips, tmp_path):
@@ -242,6 +262,7 @@ def test_export_shared_intel_clip_with_audio(tmp_path):
     assert probe(str(dst)).fps == Fraction(25, 2)
 
 
+@pytest.mark.slow
 def test_export_shared_egoblur_clip(tmp_path):
     src = shared_video("egoblur_gen2_faces_2560x1920.mp4")
     dst = tmp_path / "out.mp4"
@@ -269,8 +290,6 @@ def test_export_shared_gif_lossless(tmp_path):
     assert frame_times(dst) == frame_times(src)  # 1/100 s GIF delays are exact in Matroska's 1/1000
     out = probe(str(dst))
     assert (out.width, out.height, out.frame_count) == (info.width, info.height, info.frame_count)
-    import av
-
     with av.open(str(src)) as a, av.open(str(dst)) as b:
         for i, (fa, fb) in enumerate(zip(a.decode(video=0), b.decode(video=0), strict=True)):
             x, y = fa.to_ndarray(format="rgb24"), fb.to_ndarray(format="rgb24")
@@ -309,8 +328,6 @@ def _face_clip(path) -> tuple[str, tuple[int, int, int, int]]:
     x1, y1, x2, y2 = (int(round(v * scale)) for v in (172, 62, 278, 196))
     ox, oy = x1 - 140, max(0, y1 - 100)
     crop = np.ascontiguousarray(big[oy : oy + 480, ox : ox + 480])
-    import av
-
     with av.open(str(path), "w", format="matroska") as out:
         vs = out.add_stream("ffv1", rate=30)
         vs.width, vs.height, vs.pix_fmt = 480, 480, "yuv420p"
@@ -384,9 +401,9 @@ def test_output_equal_to_input_is_refused(clips, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4", "link.mp4"]
 
 
-@pytest.mark.parametrize("name, error", [("out.webm", "unsupported output"), ("out.gif", "unsupported output")])
-def test_unsupported_output_type(clips, tmp_path, name, error):
-    with pytest.raises(OutputError, match=error):
+@pytest.mark.parametrize("name", ["out.webm", "out.gif", "out.xyz"])
+def test_unsupported_output_type(clips, tmp_path, name):
+    with pytest.raises(OutputError, match="unsupported output"):
         do_export(Project(), clips["ntsc_silent"], tmp_path / name, FAST)
     assert os.listdir(tmp_path) == []
 
@@ -438,8 +455,6 @@ class _FullDisk:
 
 @pytest.mark.parametrize("after", [3, 40, None], ids=["early", "late", "at-close"])
 def test_disk_full_leaves_no_partial_file(clips, tmp_path, monkeypatch, after):
-    import av
-
     class AvWithFullDisk:
         def __getattr__(self, name):
             return getattr(av, name)

@@ -106,7 +106,8 @@ class VideoReader:
                 yield from self._decode_packet(packet)
         except av.error.FFmpegError as e:
             raise CorruptMedia(
-                f"cannot read {self.path} after frame {self._last_index}: {_ffmpeg_reason(e)}"
+                f"cannot read {self.path} after frame {self._last_index}, "
+                f"the file is corrupt or truncated: {_ffmpeg_reason(e)}"
             ) from None
 
     def _decode_packet(self, packet) -> Iterator[Frame]:
@@ -114,7 +115,8 @@ class VideoReader:
             decoded = packet.decode()
         except av.error.FFmpegError as e:
             raise CorruptMedia(
-                f"cannot decode {self.path} after frame {self._last_index}: {_ffmpeg_reason(e)}"
+                f"cannot decode {self.path} after frame {self._last_index}, "
+                f"the file is corrupt or truncated: {_ffmpeg_reason(e)}"
             ) from None
         for f in decoded:
             yield self._wrap(f)
@@ -178,7 +180,8 @@ class VideoReader:
             return None
         except av.error.FFmpegError as e:
             raise CorruptMedia(
-                f"cannot decode {self.path} after frame {self._last_index}: {_ffmpeg_reason(e)}"
+                f"cannot decode {self.path} after frame {self._last_index}, "
+                f"the file is corrupt or truncated: {_ffmpeg_reason(e)}"
             ) from None
         return self._wrap(f)
 

@@ -180,8 +180,16 @@ def truth_project(truth: list[list[dict]], media=None) -> Project:
     for _obj, items in sorted(by_obj.items()):
         cls = items[0][1]["cls"]
         track = Track(id=project.new_track_id(cls), cls=cls, keyframes=[])
+        # A box cut by the frame edge stops moving linearly: key those frames (and the one after)
+        # too, so interpolation between keyframes never falls short of the truth.
+        clipped = {i for i, b in items if _at_edge(b["box"])}
         for i, b in items:
-            if i % 30 == 0 or i == items[-1][0] or i == items[0][0]:
+            if i % 30 == 0 or i == items[-1][0] or i == items[0][0] or i in clipped or i - 1 in clipped:
                 track.set_keyframe(Keyframe(i, Shape.rect(*b["box"]), KeyframeSource.MANUAL))
         project.add_track(track)
     return project
+
+
+def _at_edge(box: list[float]) -> bool:
+    x1, y1, x2, y2 = box
+    return x1 <= 0 or y1 <= 0 or x2 >= WIDTH or y2 >= HEIGHT
