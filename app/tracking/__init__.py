@@ -1,0 +1,1 @@
+"""From per-frame detections to tracks (no Qt)."""
