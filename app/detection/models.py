@@ -20,7 +20,7 @@ class ModelError(AssetError):
     """A model is missing, tampered with, or cannot be loaded; the message says how to fix it."""
 
 
-FIX_HINT = "run 'obscura models fetch' to download it again"
+FIX_HINT = "run 'obscura models fetch' to (re)install it"
 
 
 @dataclass(frozen=True)
