@@ -237,14 +237,6 @@ def cmd_eval(args) -> int:
     det = _detector(args)
 
     def detect(img):
-        h, w = img.shape[:2]
-        if det.face is not None and max(h, w) < args.min_long_side:
-            # Small photos: run the face model a little larger, as the video path runs it at full size.
-            d_face = det.face.detect([img], [0], long_side=args.min_long_side)
-            rest = det.plate.detect([img], [0]) if det.plate is not None else None
-            from app.detection.detections import Detections
-
-            return Detections.merge([d_face] + ([rest] if rest is not None else []))
         return det.detect([img], [0])
 
     from app.core.style import DEFAULT_STYLES
@@ -323,8 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--min-height", type=float, default=32, help="evaluate boxes at least this tall (px)")
     sv.add_argument("--iou", type=float, help="IoU to count a hit (default: face 0.4, plate 0.5)")
     sv.add_argument("--limit", type=int, help="only the first N images")
-    sv.add_argument("--min-long-side", type=int, default=640,
-                    help="run the face model at least this large on small photos (default 640)")
     sv.add_argument("--json", help="also write the results as JSON")
     sv.add_argument("--html", help="also write a readable HTML page")
     sv.add_argument("-q", "--quiet", action="store_true")

@@ -69,6 +69,9 @@ class Track:
     label: str = ""
     style: RedactionStyle | None = None
     review: str = "unreviewed"
+    # Detection confidence of an auto track, for the review queue: max and mean score, and the
+    # share of its frames that had a real detection (the rest were filled by the tracker).
+    stats: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -83,6 +86,11 @@ class Track:
             raise ValueError(f"track style must be a RedactionStyle or None, got {type(self.style).__name__}")
         if self.review not in REVIEW_STATES:
             raise ValueError(f"track review must be one of {', '.join(REVIEW_STATES)}, got {self.review!r}")
+        if not isinstance(self.stats, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for k, v in self.stats.items()
+        ):
+            raise ValueError(f"track stats must map names to finite numbers, got {self.stats!r}")
 
     # --- keyframe storage (see the property installed below the class) -------------------------
 

@@ -23,9 +23,11 @@ class DetectorConfig:
     plates: bool = True
     face_model: str = "centerface"
     plate_model: str = "plate_yolov8n"
-    face_threshold: float | None = None  # None: the manifest's default
+    face_threshold: float | None = None  # None: the manifest's default ("seed": always redacted)
     plate_threshold: float | None = None
+    low_factor: float = 0.5  # analysis also keeps detections down to this share of the seed score
     face_long_side: int | None = 1920  # full-frame face pass: frames larger than this are scaled down
+    face_min_long_side: int | None = 640  # ... and frames smaller than this are scaled up (small faces)
     tiles: str = "auto"  # "auto": tile frames whose long side exceeds face_long_side; "on"; "off"
     tile_size: int = 1280
     tile_overlap: float = 0.2
@@ -73,6 +75,19 @@ class Detector:
             self.plate = YoloDetector.from_spec(s, self.device, **kw)
             self.specs.append(s)
 
+        # The models run at the low threshold; `detect(low=False)` filters to the seed threshold.
+        self._seed = {}
+        if self.face is not None:
+            self._seed[CLASS_IDS["face"]] = self.face.threshold
+            self.face.threshold *= config.low_factor
+        if self.plate is not None:
+            self._seed[CLASS_IDS["plate"]] = self.plate.score
+            self.plate.score *= config.low_factor
+
+    def seed_scores(self) -> dict[int, float]:
+        """Per class id: detections at or above this score are always redacted."""
+        return dict(self._seed)
+
     def describe(self) -> str:
         names = ", ".join(f"{s.task}: {s.id}" for s in self.specs) or "no models"
         return f"detection on {self.device.describe()}; {names}"
@@ -80,9 +95,11 @@ class Detector:
     def thresholds(self) -> dict:
         out = {}
         if self.face is not None:
-            out["face"] = {"score": self.face.threshold, "nms_iou": self.face.nms_iou}
+            out["face"] = {"score": self._seed[CLASS_IDS["face"]], "track_low": self.face.threshold,
+                           "nms_iou": self.face.nms_iou}
         if self.plate is not None:
-            out["plate"] = {"score": self.plate.score, "nms_iou": self.plate.nms_iou}
+            out["plate"] = {"score": self._seed[CLASS_IDS["plate"]], "track_low": self.plate.score,
+                            "nms_iou": self.plate.nms_iou}
         return out
 
     def _use_tiles(self, w: int, h: int) -> bool:
@@ -101,13 +118,29 @@ class Detector:
             out.append(self.plate.detect(frames, idx))
         return out
 
-    def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None) -> Detections:
-        """Faces and plates in BGR ``frames`` (one video's frames share a size)."""
+    def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None, low: bool = False) -> Detections:
+        """Faces and plates in BGR ``frames`` (one video's frames share a size).
+
+        ``low=False`` returns the detections at or above each class's seed score; ``low=True`` also
+        the weaker ones down to the low threshold (for the tracker to extend tracks with).
+        """
+        d = self._detect(frames, frame_indices)
+        if low or not len(d):
+            return d
+        seed = np.array([self._seed.get(int(c), 0.0) for c in d.class_id], np.float32)
+        return d[d.score >= seed]
+
+    def _detect(self, frames: list[np.ndarray], frame_indices: list[int] | None) -> Detections:
         if not frames:
             return Detections.empty()
         idx = list(range(len(frames))) if frame_indices is None else list(frame_indices)
         h, w = frames[0].shape[:2]
-        long_side = self.config.face_long_side if max(w, h) > (self.config.face_long_side or 0) else None
+        c = self.config
+        long_side = None
+        if c.face_long_side and max(w, h) > c.face_long_side:
+            long_side = c.face_long_side
+        elif c.face_min_long_side and max(w, h) < c.face_min_long_side:
+            long_side = c.face_min_long_side
         parts = self._detect_plain(frames, idx, long_side)
         if not self._use_tiles(w, h):
             return Detections.merge(parts)

@@ -1,16 +1,28 @@
-"""Analysis: decode, detect, link detections into tracks, and put them into the project.
+"""Analysis: decode, detect, track, and put the tracks into the project.
 
-A generator that yields ``Progress`` and returns an ``AnalyzeResult``. Frames are decoded and
-detected in small batches, so memory stays bounded whatever the video's length. Tracks made here
-have ``source = auto`` keyframes; running analysis again replaces only auto tracks that carry no
-operator edit, so manual work is never overwritten.
+A generator that yields ``Progress`` and returns an ``AnalyzeResult``.
+
+* Memory is bounded: frames are decoded and detected in small batches and dropped; only the
+  detections (a few numbers per face) and one thumbnail for scene-cut detection are kept.
+* It can run on a frame range and on every k-th frame (``stride``); the frames in between are
+  interpolated by the track keyframes.
+* Tracking runs forward while decoding, then backward over the stored detections (no decoding),
+  and ``build_tracks`` makes the result redaction-safe (no dropped detection, back-fill, gap
+  fill, hold, lag-free smoothing, scene cuts) and sparse (keyframes within a pixel tolerance).
+* Cancelling leaves the project exactly as it was.
+* Re-running replaces only untouched auto tracks: any track with an operator's keyframe, or that
+  the operator disabled or reviewed, is kept as it is.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
 
 from app.core.project import Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape
@@ -19,23 +31,45 @@ from app.media.images import read_image
 from app.media.probe import is_image_path, probe
 from app.media.reader import VideoReader
 from app.pipelines.progress import CancelToken, Progress, RateMeter
-from app.tracking.linker import IouLinker
+from app.tracking.build_tracks import BuildParams, BuiltTrack, build, link_leftovers, merge_passes
+from app.tracking.bytetrack import ByteTracker, TrackerParams
+from app.tracking.scenecut import CutDetector
+
+# Per class: ByteTrack's high threshold (first association, births). Lower scores down to the
+# detector's low threshold are used only to extend tracks; scores >= the class's seed threshold
+# (the manifest's default) are always redacted.
+HIGH_THRESH = {0: 0.5, 1: 0.35}
 
 
 @dataclass
 class AnalyzeResult:
-    frames: int = 0
+    frames: int = 0  # frames decoded
+    detected_frames: int = 0  # frames the detector ran on
     detections: int = 0
     tracks: int = 0
+    cuts: list[int] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
     by_class: dict = field(default_factory=dict)
 
 
-def _media_ref(path: str) -> MediaRef:
-    import os
-    from fractions import Fraction
+class _Store:
+    """All detections of the run as flat arrays (ids are positions)."""
 
+    def __init__(self) -> None:
+        self._parts: list[Detections] = []
+        self.frames: list[int] = []  # frames the detector ran on, in order
+
+    def add(self, det: Detections, frames: list[int]) -> None:
+        if len(det):
+            self._parts.append(det)
+        self.frames.extend(frames)
+
+    def finish(self) -> Detections:
+        return Detections.merge(self._parts)
+
+
+def media_ref(path: str) -> MediaRef:
     if is_image_path(path):
         img = read_image(path)
         return MediaRef(os.path.abspath(path), img.shape[1], img.shape[0], Fraction(1), 1)
@@ -49,69 +83,186 @@ def analyze(
     detector,
     cancel: CancelToken | None = None,
     batch: int = 4,
+    tracking: bool = True,
+    stride: int = 1,
+    frame_range: tuple[int, int] | None = None,
+    params: BuildParams | None = None,
 ) -> Generator[Progress, None, AnalyzeResult]:
-    """Detect and track faces and plates in ``path`` and add the tracks to ``project``."""
+    """Detect and track faces and plates in ``path``; add the tracks to ``project``."""
     cancel = cancel or CancelToken()
+    stride = max(1, int(stride))
     t0 = time.perf_counter()
     result = AnalyzeResult()
-    if project.media is None:
-        project.media = _media_ref(path)
-    linker = IouLinker()
+    media = project.media or media_ref(path)
+    store = _Store()
+    seeds = detector.seed_scores()
+    cuts: list[int] = []
     if is_image_path(path):
-        det = detector.detect([read_image(path)], [0])
-        linker.update(0, det)
-        result.frames, result.detections = 1, len(det)
+        det = detector.detect([read_image(path)], [0], low=False)
+        store.add(det, [0])
+        result.frames = result.detected_frames = 1
         yield Progress("analyze", 1, 1, message="done")
+        tracking = False
+        fps = Fraction(1)
     else:
         info = probe(path)
-        meter = RateMeter("analyze", info.frame_count)
+        fps = info.fps
+        start, end = frame_range or (0, info.frame_count)
+        start, end = max(0, start), min(info.frame_count, end)
+        trackers = {c: ByteTracker(_tracker_params(c, fps)) for c in seeds}
+        forward = _Forward(trackers, cuts) if tracking else None
+        meter = RateMeter("analyze", max(0, end - start))
+        cut_detector = CutDetector()
+        det_id_base = 0
         with VideoReader(path, info) as reader:
             frames, idx = [], []
-            for fr in reader.frames():
+            for fr in reader.frames(start, end):
                 if cancel.cancelled:
                     result.cancelled = True
                     break
-                frames.append(fr.to_bgr())
-                idx.append(fr.index)
+                if cut_detector.update(fr.to_bgr_scaled(64, 36)) and fr.index > start:
+                    cuts.append(fr.index)
+                result.frames += 1
+                if (fr.index - start) % stride == 0 or fr.index == end - 1:
+                    frames.append(fr.to_bgr())
+                    idx.append(fr.index)
                 if len(frames) == batch:
-                    result.detections += _run(detector, linker, frames, idx)
-                    result.frames += len(frames)
+                    det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base)
                     frames, idx = [], []
-                    p = meter.progress(result.frames)
-                    if p is not None:
-                        yield p
+                p = meter.progress(result.frames)
+                if p is not None:
+                    yield p
             if frames and not result.cancelled:
-                result.detections += _run(detector, linker, frames, idx)
-                result.frames += len(frames)
+                _detect_batch(detector, frames, idx, store, forward, det_id_base)
         yield meter.progress(result.frames, force=True, message="cancelled" if result.cancelled else "done")
-    if not result.cancelled:
-        _replace_auto_tracks(project, linker.finish())
-        result.tracks = len([t for t in project.tracks if _is_auto(t)])
-        for t in project.tracks:
-            result.by_class[t.cls] = result.by_class.get(t.cls, 0) + 1
+    result.cuts = cuts
+    if result.cancelled:
+        result.seconds = time.perf_counter() - t0
+        return result
+    dets = store.finish()
+    result.detected_frames = len(store.frames)
+    result.detections = len(dets)
+    p = params or BuildParams(
+        max_gap=max(stride + 1, int(round(float(fps) * 0.5))),
+        hold=max(2, int(round(float(fps) * 0.2))),
+        seed_score=seeds,
+        frame_count=media.frame_count,
+    )
+    if tracking:
+        built = _build_tracks(dets, trackers, store.frames, cuts, seeds, p)
+    else:
+        built = [_single(dets, i) for i in range(len(dets))]
+    if project.media is None:
+        project.media = media
+    _replace_auto_tracks(project, built)
+    result.tracks = len(built)
+    for b in built:
+        name = CLASS_NAMES.get(b.class_id, "face")
+        result.by_class[name] = result.by_class.get(name, 0) + 1
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _run(detector, linker, frames, idx) -> int:
-    det: Detections = detector.detect(frames, idx)
-    for f in idx:
-        linker.update(f, det[det.frame == f])
-    return len(det)
+def _tracker_params(class_id: int, fps: Fraction) -> TrackerParams:
+    high = HIGH_THRESH.get(class_id, 0.5)
+    return TrackerParams(high_thresh=high, new_track_thresh=high, track_buffer=max(10, int(round(float(fps)))))
 
 
-def _is_auto(track: Track) -> bool:
-    return all(k.source == KeyframeSource.AUTO for k in track.keyframes)
+class _Forward:
+    """The forward trackers (one per class), reset once at each scene cut."""
+
+    def __init__(self, trackers: dict[int, ByteTracker], cuts: list[int]):
+        self.trackers = trackers
+        self.cuts = cuts  # grows while decoding
+        self.applied = 0
+
+    def update(self, f: int, det: Detections, sel: np.ndarray, id_base: int) -> None:
+        while self.applied < len(self.cuts) and self.cuts[self.applied] <= f:
+            for tr in self.trackers.values():
+                tr.reset()
+            self.applied += 1
+        for c, tr in self.trackers.items():
+            s = sel[det.class_id[sel] == c]
+            tr.update(f, det.xyxy[s], det.score[s], [id_base + int(i) for i in s])
 
 
-def _replace_auto_tracks(project: Project, tracks: list[list[tuple[int, tuple, float, int]]]) -> None:
-    """Swap the project's untouched auto tracks for the new ones; keep every track an operator edited."""
-    for t in [t for t in project.tracks if _is_auto(t) and t.enabled and t.review == "unreviewed"]:
+def _detect_batch(detector, frames, idx, store: _Store, forward: _Forward | None, id_base: int) -> int:
+    det: Detections = detector.detect(frames, idx, low=forward is not None)
+    if len(det):
+        det = det[np.lexsort((det.class_id, det.frame))]
+    store.add(det, idx)
+    if forward is not None:
+        for f in idx:
+            forward.update(f, det, np.nonzero(det.frame == f)[0], id_base)
+    return id_base + len(det)
+
+
+def _build_tracks(dets: Detections, trackers, det_frames: list[int], cuts: list[int], seeds: dict,
+                  p: BuildParams) -> list[BuiltTrack]:
+    built: list[BuiltTrack] = []
+    frame_of = dets.frame
+    for c, fwd in trackers.items():
+        forward = fwd.result()
+        backward = _backward_pass(dets, c, det_frames, cuts, fwd.p)
+        groups = merge_passes(forward, backward, frame_of)
+        used = {d for g in groups for d in g}
+        cls_ids = np.nonzero(dets.class_id == c)[0]
+        leftovers = [int(d) for d in cls_ids if int(d) not in used and dets.score[d] >= seeds.get(c, 0.0)]
+        groups += link_leftovers(leftovers, frame_of, dets.xyxy, p.max_gap)
+        for g in groups:
+            built.append(build(g, frame_of, dets.xyxy, dets.score, c, cuts, p))
+    built.sort(key=lambda b: (int(b.frames[0]), b.class_id))
+    return built
+
+
+def _backward_pass(dets: Detections, c: int, det_frames: list[int], cuts: list[int], tp: TrackerParams) -> list[list[int]]:
+    tracker = ByteTracker(tp)
+    cut_set = set(cuts)
+    sel_c = np.nonzero(dets.class_id == c)[0]
+    by_frame: dict[int, list[int]] = {}
+    for d in sel_c:
+        by_frame.setdefault(int(dets.frame[d]), []).append(int(d))
+    prev = None
+    for f in reversed(det_frames):
+        if prev is not None and any(f < k <= prev for k in cut_set):
+            tracker.reset()
+        ids = by_frame.get(f, [])
+        tracker.update(f, dets.xyxy[ids] if ids else np.zeros((0, 4)), dets.score[ids] if ids else np.zeros(0), ids)
+        prev = f
+    return tracker.result()
+
+
+def _single(dets: Detections, i: int) -> BuiltTrack:
+    f = int(dets.frame[i])
+    return BuiltTrack(int(dets.class_id[i]), np.array([f]), dets.xyxy[i : i + 1].astype(np.float64), [(f, f)], [0],
+                      np.array([True]), dets.score[i : i + 1])
+
+
+def _is_untouched_auto(track: Track) -> bool:
+    return (
+        all(k.source == KeyframeSource.AUTO for k in track.keyframes)
+        and track.enabled
+        and track.review == "unreviewed"
+    )
+
+
+def _replace_auto_tracks(project: Project, built: list[BuiltTrack]) -> None:
+    """Swap the project's untouched auto tracks for the new ones; keep every track an operator touched."""
+    for t in [t for t in project.tracks if _is_untouched_auto(t)]:
         project.remove_track(t.id)
-    for points in tracks:
-        cls = CLASS_NAMES.get(points[0][3], "face")
-        track = Track(id=project.new_track_id(cls), cls=cls, keyframes=[])
-        track.keyframes = [
-            Keyframe(f, Shape.rect(*box), KeyframeSource.AUTO, True, round(score, 4)) for f, box, score, _c in points
-        ]
+    for b in built:
+        cls = CLASS_NAMES.get(b.class_id, "face")
+        kfs = []
+        score_at = dict(zip(b.frames[b.observed].tolist(), b.scores.tolist(), strict=False))
+        for i in b.keyframe_idx:
+            f = int(b.frames[i])
+            s = score_at.get(f)
+            kfs.append(Keyframe(f, Shape.rect(*b.boxes[i]), KeyframeSource.AUTO, True,
+                                None if s is None else round(float(s), 4)))
+        # between two spans, an invisible keyframe ends the first (the track ends at its last keyframe)
+        for span, nxt in zip(b.spans, b.spans[1:], strict=False):
+            if nxt[0] > span[1] + 1:
+                last = next(k for k in reversed(kfs) if k.frame <= span[1])
+                kfs.append(Keyframe(span[1] + 1, last.shape, KeyframeSource.AUTO, False))
+        track = Track(id=project.new_track_id(cls), cls=cls, keyframes=kfs, stats=b.stats)
         project.add_track(track)

@@ -88,6 +88,7 @@ def _track_to_dict(t: Track) -> dict[str, Any]:
         "label": t.label,
         "style": None if t.style is None else t.style.to_dict(),
         "review": t.review,
+        "stats": dict(t.stats),
         "keyframes": [
             {
                 "frame": kf.frame,
@@ -242,7 +243,7 @@ def _read_keyframe(r: Reader, k: Any, path: str) -> Keyframe:
 
 def _read_track(r: Reader, t: Any, path: str) -> Track:
     t = r.obj(t, path)
-    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "keyframes"}, path)
+    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "keyframes"}, path)
     track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
     cls = r.string(r.required(t, "cls", path), f"{path}.cls", nonempty=True)
     enabled = r.boolean(t.get("enabled", True), f"{path}.enabled")
@@ -253,6 +254,9 @@ def _read_track(r: Reader, t: Any, path: str) -> Track:
     review = r.string(t.get("review", "unreviewed"), f"{path}.review")
     if review not in REVIEW_STATES:
         r.fail(f"{path}.review", f"expected one of {', '.join(REVIEW_STATES)}, got {r.show(review)}")
+    stats: dict[str, float] = {}
+    for key, value in r.obj(t.get("stats", {}), f"{path}.stats").items():
+        stats[key] = r.number(value, f"{path}.stats.{key}")
     keyframes: list[Keyframe] = []
     seen: dict[int, int] = {}
     for i, k in enumerate(r.array(r.required(t, "keyframes", path), f"{path}.keyframes")):
@@ -266,7 +270,7 @@ def _read_track(r: Reader, t: Any, path: str) -> Track:
         seen[kf.frame] = i
         keyframes.append(kf)
     with r.at(path):
-        return Track(track_id, cls, keyframes, enabled, label, style, review)
+        return Track(track_id, cls, keyframes, enabled, label, style, review, stats)
 
 
 def _read_meta(r: Reader, m: Any, path: str) -> dict[str, Any]:
