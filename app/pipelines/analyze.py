@@ -257,7 +257,7 @@ def _replace_auto_tracks(project: Project, built: list[BuiltTrack]) -> None:
         for i in b.keyframe_idx:
             f = int(b.frames[i])
             s = score_at.get(f)
-            kfs.append(Keyframe(f, Shape.rect(*b.boxes[i]), KeyframeSource.AUTO, True,
+            kfs.append(Keyframe(f, Shape.rect(*b.keyframe_box(i)), KeyframeSource.AUTO, True,
                                 None if s is None else round(float(s), 4)))
         # between two spans, an invisible keyframe ends the first (the track ends at its last keyframe)
         for span, nxt in zip(b.spans, b.spans[1:], strict=False):

@@ -48,6 +48,11 @@ class BuiltTrack:
     keyframe_idx: list[int]  # indices into frames/boxes kept as keyframes
     observed: np.ndarray  # bool per dense frame: a real detection was there
     scores: np.ndarray  # the real detections' scores
+    pad: float = 0.0  # keyframe boxes are the dense boxes grown by this (see ``keyframe_box``)
+
+    def keyframe_box(self, i: int) -> tuple[float, float, float, float]:
+        x1, y1, x2, y2 = self.boxes[i]
+        return (x1 - self.pad, y1 - self.pad, x2 + self.pad, y2 + self.pad)
 
     @property
     def stats(self) -> dict[str, float]:
@@ -182,21 +187,20 @@ def build(
     # contain every dense box and exceed it by at most `tol`.
     short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     tol = max(p.tolerance, p.rel_tolerance * float(np.median(short)))
-    boxes = boxes + np.array([-tol / 2, -tol / 2, tol / 2, tol / 2])
     keep: list[int] = []
     offset = 0
     for f in all_frames:
         n = len(f)
         keep.extend(offset + i for i in reduce_boxes(frames[offset : offset + n], boxes[offset : offset + n], tol / 2))
         offset += n
-    return BuiltTrack(class_id, frames, boxes, spans, keep, np.concatenate(all_obs), scores)
+    return BuiltTrack(class_id, frames, boxes, spans, keep, np.concatenate(all_obs), scores, pad=tol / 2)
 
 
 def _smooth(boxes: np.ndarray, r: int) -> np.ndarray:
     if r <= 0 or len(boxes) < 3:
         return boxes.copy()
     k = np.ones(2 * r + 1) / (2 * r + 1)
-    padded = np.pad(boxes, ((r, r), (0, 0)), mode="edge")
+    padded = np.pad(boxes, ((r, r), (0, 0)), mode="reflect", reflect_type="odd")  # keeps linear motion at the ends
     return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(4)], axis=1)
 
 
