@@ -215,8 +215,10 @@ def evaluate(
             pb, ps = d.xyxy[order], d.score[order]
             ious = box_iou(pb, gt) if len(gt) and len(pb) else np.zeros((len(pb), len(gt)))
             matched = np.zeros(len(gt), bool)
-            for p in range(len(pb)):  # greedy, best score first
+            for p in range(len(pb)):  # greedy, best score first; counted boxes are matched first (COCO)
                 free = np.where(~matched & (ious[p] >= iou[cls]))[0] if len(gt) else np.zeros(0, int)
+                if len(free) and (~ignore[free]).any():
+                    free = free[~ignore[free]]
                 if len(free):
                     j = int(free[np.argmax(ious[p][free])])
                     matched[j] = True
@@ -253,8 +255,8 @@ def evaluate(
         out["classes"][cls] = {
             "ground_truth": r.gt,
             "detected": r.detected,
-            "recall": round(r.recall(), 4),
-            "precision": round(r.precision(), 4),
+            "recall": _num(r.recall()),
+            "precision": _num(r.precision()),
             "false_boxes": r.false_positives,
             "false_boxes_per_image": round(r.false_positives / max(1, n_images), 3),
             "ap50": round(r.ap50(), 4),
@@ -267,12 +269,17 @@ def evaluate(
     return out
 
 
+def _num(x: float) -> float | None:
+    """Rounded, or None (JSON null) where undefined (no ground truth, or no detections)."""
+    return None if x != x else round(x, 4)
+
+
 def format_text(res: dict) -> str:
     lines = [f"{res['images']} images, {res['seconds']} s, boxes at least {res['min_height']} px tall"]
     for cls, c in res["classes"].items():
         lines.append(
-            f"{cls}: recall {c['recall']:.3f} ({c['detected']}/{c['ground_truth']}) at IoU {c['iou_threshold']}, "
-            f"precision {c['precision']:.3f}, AP@0.5 {c['ap50']:.3f}, false boxes/image {c['false_boxes_per_image']:.2f}, "
+            f"{cls}: recall {_fmt(c['recall'])} ({c['detected']}/{c['ground_truth']}) at IoU {c['iou_threshold']}, "
+            f"precision {_fmt(c['precision'])}, AP@0.5 {c['ap50']:.3f}, false boxes/image {c['false_boxes_per_image']:.2f}, "
             f"mean mask coverage {c['mean_mask_coverage']:.3f}"
         )
         for b, v in sorted(c["recall_by_height"].items(), key=lambda kv: int(kv[0].split("-")[0].rstrip("+"))):
@@ -280,12 +287,16 @@ def format_text(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def write_html(res: dict, path: str, title: str) -> None:
     rows = []
     for cls, c in res["classes"].items():
         rows.append(
-            f"<tr><td>{html.escape(cls)}</td><td>{c['ground_truth']}</td><td>{c['recall']:.3f}</td>"
-            f"<td>{c['precision']:.3f}</td><td>{c['ap50']:.3f}</td><td>{c['false_boxes_per_image']:.2f}</td>"
+            f"<tr><td>{html.escape(cls)}</td><td>{c['ground_truth']}</td><td>{_fmt(c['recall'])}</td>"
+            f"<td>{_fmt(c['precision'])}</td><td>{c['ap50']:.3f}</td><td>{c['false_boxes_per_image']:.2f}</td>"
             f"<td>{c['mean_mask_coverage']:.3f}</td></tr>"
         )
     body = (

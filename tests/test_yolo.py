@@ -359,12 +359,20 @@ def test_conversion_runs_in_a_child_process_and_is_reproducible(plate_spec, tmp_
         assert record["sha256"] == entry["onnx_sha256"]
 
 
-def test_missing_convert_extra_says_how_to_install(plate_spec, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ultralytics", None)  # as if not installed
+def test_conversion_without_its_packages_fails_clearly(plate_spec, tmp_path, monkeypatch):
+    """Air-gapped and no conversion environment yet: a one-line ModelError, no partial file."""
+    monkeypatch.setitem(sys.modules, "ultralytics", None)  # not importable here: use the isolated env
+    monkeypatch.setattr(convert, "missing_packages", lambda: ["ultralytics"])
+    monkeypatch.setenv("OBSCURA_DATA", str(tmp_path / "data"))  # no cached conversion environment
+    house = tmp_path / "empty-wheelhouse"
+    house.mkdir()
+    monkeypatch.setenv("OBSCURA_WHEELHOUSE", str(house))  # pip may only look here: nothing to install
     with pytest.raises(ModelError) as err:
         convert.convert(plate_spec, plate_spec.source_path, tmp_path / "x.onnx.part")
-    assert "pip install 'obscura[convert]'" in str(err.value) and "ultralytics" in str(err.value)
+    msg = str(err.value)
+    assert "conversion environment" in msg and "obscura models fetch" in msg and "\n" not in msg
     assert not (tmp_path / "x.onnx.part").exists()
+    assert not list((tmp_path / "data").glob("convert-env-*"))  # the half-built environment is removed
 
 
 def test_conversion_worker_refuses_network():
