@@ -171,7 +171,17 @@ def _analyze_into(project, input_path: str, args):
     from app.pipelines.analyze import analyze
     from app.pipelines.progress import run
 
-    result = run(analyze(project, input_path, _detector(args)), _progress_printer(args.quiet))
+    frame_range = None
+    if getattr(args, "range", None):
+        try:
+            a, b = (int(v) for v in args.range.split(":"))
+        except ValueError:
+            raise ObscuraError(f"--range must be START:END frame numbers, got '{args.range}'") from None
+        frame_range = (a, b)
+    result = run(
+        analyze(project, input_path, _detector(args), stride=getattr(args, "stride", 1), frame_range=frame_range),
+        _progress_printer(args.quiet),
+    )
     if result.cancelled:
         raise ObscuraError("analysis cancelled")
     if not args.quiet:
@@ -300,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("-o", "--output", help="project file to write (default INPUT.obscura.json)")
     sa.add_argument("--project", help="add to this existing project (manual work in it is kept)")
     sa.add_argument("-q", "--quiet", action="store_true")
+    sa.add_argument("--stride", type=int, default=1,
+                    help="detect on every k-th frame only and interpolate between (faster, less safe)")
+    sa.add_argument("--range", help="analyse frames START:END only (end exclusive)")
     _add_detect_args(sa)
     sa.set_defaults(func=cmd_analyze)
 

@@ -51,6 +51,7 @@ class AnalyzeResult:
     seconds: float = 0.0
     cancelled: bool = False
     by_class: dict = field(default_factory=dict)
+    raw: Detections | None = None  # every detection of the run (for benchmarks and the review queue)
 
 
 class _Store:
@@ -140,6 +141,7 @@ def analyze(
         result.seconds = time.perf_counter() - t0
         return result
     dets = store.finish()
+    result.raw = dets
     result.detected_frames = len(store.frames)
     result.detections = len(dets)
     p = params or BuildParams(
