@@ -268,6 +268,27 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_edit(args) -> int:
+    if not _display_available():
+        raise ObscuraError(
+            "no display for the editor (set DISPLAY or WAYLAND_DISPLAY, or QT_QPA_PLATFORM=offscreen); "
+            "the command-line tools work without one: see 'obscura --help'"
+        )
+    if args.path and not os.path.exists(args.path):
+        raise ObscuraError(f"input not found: {args.path}")
+    from app.ui.main_window import run_editor
+
+    return run_editor(args.path)
+
+
+def _display_available() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="obscura",
@@ -275,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"obscura {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sd = sub.add_parser("edit", help="open the editor (also: 'obscura' with no command)")
+    sd.add_argument("path", nargs="?", help="a video or a project file (.obscura.json)")
+    sd.set_defaults(func=cmd_edit)
 
     sp = sub.add_parser("probe", help="show a video's streams, exact frame rate and frame count")
     sp.add_argument("video")
@@ -367,8 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        args = parser.parse_args(["edit"])
     try:
         return int(args.func(args) or 0)
     except ObscuraError as e:

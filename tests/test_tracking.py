@@ -181,13 +181,13 @@ def test_keyframe_reduction_reproduces_dense_boxes_within_tolerance(tol):
 
 def test_built_keyframes_contain_the_dense_boxes():
     """Through the project: interpolating the stored keyframes never draws a box smaller than dense."""
-    from app.pipelines.analyze import _replace_auto_tracks
+    from app.pipelines.analyze import apply_tracks
 
     rng = np.random.default_rng(5)
     rows = [(fr, x1 + rng.normal(0, 1.5), y1, x2 + rng.normal(0, 1.5), y2, s) for fr, x1, y1, x2, y2, s in _moving(90, vx=4)]
     b, dets = _built(rows, BuildParams(hold=3, pre_hold=0, frame_count=1000))
     project = Project()
-    _replace_auto_tracks(project, [b])
+    apply_tracks(project, [b])
     (track,) = project.tracks
     assert len(track.keyframes) < 30
     for i, fr in enumerate(b.frames):

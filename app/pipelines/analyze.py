@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -52,6 +52,7 @@ class AnalyzeResult:
     cancelled: bool = False
     by_class: dict = field(default_factory=dict)
     raw: Detections | None = None  # every detection of the run (for benchmarks and the review queue)
+    built: list = field(default_factory=list)  # the tracks that were put into the project
 
 
 class _Store:
@@ -88,8 +89,13 @@ def analyze(
     stride: int = 1,
     frame_range: tuple[int, int] | None = None,
     params: BuildParams | None = None,
+    preview_every: float | None = None,
 ) -> Generator[Progress, None, AnalyzeResult]:
-    """Detect and track faces and plates in ``path``; add the tracks to ``project``."""
+    """Detect and track faces and plates in ``path``; add the tracks to ``project``.
+
+    With ``preview_every`` (seconds), some progress events carry provisional tracks in
+    ``partial`` (forward pass only), so an editor can show tracks as they are found.
+    """
     cancel = cancel or CancelToken()
     stride = max(1, int(stride))
     t0 = time.perf_counter()
@@ -114,6 +120,9 @@ def analyze(
         forward = _Forward(trackers, cuts) if tracking else None
         meter = RateMeter("analyze", max(0, end - start))
         cut_detector = CutDetector()
+        last_preview = time.perf_counter()
+        preview_params = BuildParams(seed_score=seeds, frame_count=media.frame_count,
+                                     max_gap=max(stride + 1, int(round(float(fps) * 0.5))))
         det_id_base = 0
         with VideoReader(path, info) as reader:
             frames, idx = [], []
@@ -132,6 +141,9 @@ def analyze(
                     frames, idx = [], []
                 p = meter.progress(result.frames)
                 if p is not None:
+                    if tracking and preview_every and time.perf_counter() - last_preview >= preview_every:
+                        last_preview = time.perf_counter()
+                        p = replace(p, partial=_provisional(store, trackers, cuts, seeds, preview_params))
                     yield p
             if frames and not result.cancelled:
                 _detect_batch(detector, frames, idx, store, forward, det_id_base)
@@ -156,7 +168,8 @@ def analyze(
         built = [_single(dets, i) for i in range(len(dets))]
     if project.media is None:
         project.media = media
-    _replace_auto_tracks(project, built)
+    apply_tracks(project, built)
+    result.built = built
     result.tracks = len(built)
     for b in built:
         name = CLASS_NAMES.get(b.class_id, "face")
@@ -197,6 +210,16 @@ def _detect_batch(detector, frames, idx, store: _Store, forward: _Forward | None
         for f in idx:
             forward.update(f, det, np.nonzero(det.frame == f)[0], id_base)
     return id_base + len(det)
+
+
+def _provisional(store: _Store, trackers, cuts, seeds, p: BuildParams) -> list[BuiltTrack]:
+    """Tracks from the forward pass so far (no backward pass): a live preview, replaced at the end."""
+    dets = Detections.merge(store._parts)
+    out = []
+    for c, tr in trackers.items():
+        for g in tr.result():
+            out.append(build(g, dets.frame, dets.xyxy, dets.score, c, cuts, p))
+    return out
 
 
 def _build_tracks(dets: Detections, trackers, det_frames: list[int], cuts: list[int], seeds: dict,
@@ -248,10 +271,15 @@ def _is_untouched_auto(track: Track) -> bool:
     )
 
 
-def _replace_auto_tracks(project: Project, built: list[BuiltTrack]) -> None:
-    """Swap the project's untouched auto tracks for the new ones; keep every track an operator touched."""
-    for t in [t for t in project.tracks if _is_untouched_auto(t)]:
+def apply_tracks(project: Project, built: list[BuiltTrack]) -> tuple[list[Track], list[str]]:
+    """Swap the project's untouched auto tracks for ``built``; keep every track an operator touched.
+
+    Returns (the tracks removed, the ids added), so that an editor can undo it exactly.
+    """
+    removed = [t for t in project.tracks if _is_untouched_auto(t)]
+    for t in removed:
         project.remove_track(t.id)
+    added: list[str] = []
     for b in built:
         cls = CLASS_NAMES.get(b.class_id, "face")
         kfs = []
@@ -268,3 +296,5 @@ def _replace_auto_tracks(project: Project, built: list[BuiltTrack]) -> None:
                 kfs.append(Keyframe(span[1] + 1, last.shape, KeyframeSource.AUTO, False))
         track = Track(id=project.new_track_id(cls), cls=cls, keyframes=kfs, stats=b.stats)
         project.add_track(track)
+        added.append(track.id)
+    return removed, added

@@ -19,6 +19,7 @@ class Progress:
     fps: float = 0.0
     eta_s: float | None = None
     message: str = ""
+    partial: object = None  # an interim result for a live view (e.g. provisional tracks)
 
     @property
     def fraction(self) -> float:

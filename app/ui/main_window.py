@@ -1,0 +1,529 @@
+"""The editor's main window: menus, toolbar, dockable panels, status bar, analysis and autosave."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.errors import ObscuraError
+from app.ui import autosave
+from app.ui.document import PROJECT_SUFFIX, Document
+from app.ui.workers import PipelineWorker
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.mts *.m2ts *.ts *.gif);;All files (*)"
+PROJECT_FILTER = f"Obscura projects (*{PROJECT_SUFFIX} *.json)"
+MAX_RECENT = 10
+AUTOSAVE_MS = 30_000
+
+
+class AnalysisCommand(QUndoCommand):
+    """The result of an analysis, undoable: it swaps untouched auto tracks for the new ones."""
+
+    def __init__(self, doc: Document, baseline: list, built: list):
+        super().__init__(f"Analysis ({len(built)} tracks)")
+        self.doc, self.baseline, self.built = doc, baseline, built
+        self.added: list[str] = []
+
+    def redo(self) -> None:
+        from app.pipelines.analyze import apply_tracks
+
+        _removed, self.added = apply_tracks(self.doc.project, self.built)
+        self.doc.tracksChanged.emit()
+
+    def undo(self) -> None:
+        for tid in self.added:
+            if self.doc.project.track(tid) is not None:
+                self.doc.project.remove_track(tid)
+        for t in self.baseline:
+            if self.doc.project.track(t.id) is None:
+                self.doc.project.add_track(t)
+        self.doc.tracksChanged.emit()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.doc = Document(self)
+        self.worker: PipelineWorker | None = None
+        self._analysis_baseline: list | None = None
+        self._provisional: list[str] = []
+        self.setWindowTitle("Obscura")
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self._restore_layout()
+        self.doc.frameChanged.connect(self._update_position)
+        self.doc.projectReplaced.connect(self._on_project_replaced)
+        self.doc.dirtyChanged.connect(lambda _d: self._update_title())
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave_now)
+        self._autosave_timer.start()
+        self._update_title()
+        QTimer.singleShot(0, self._show_device)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        from app.ui.frame_provider import FrameProvider, ThumbnailProvider
+        from app.ui.inspector import InspectorPanel
+        from app.ui.timeline import TimelineWidget
+        from app.ui.track_list import TrackListPanel
+        from app.ui.transport import PlaybackController, Transport
+        from app.ui.video_view import VideoView
+
+        self.frames = FrameProvider(self)
+        self.thumbs = ThumbnailProvider(self)
+        self.view = VideoView(self.doc, self.frames)
+        self.playback = PlaybackController(self.doc, self.frames, self)
+        self.transport = Transport(self.doc, self.playback)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.transport)
+        self.setCentralWidget(central)
+        self.playback.install_shortcuts(self)
+
+        self.timeline = TimelineWidget(self.doc)
+        self.timeline.set_thumbnail_source(lambda i, h: self.thumbs.thumbnail(i, h))
+        self.thumbs.thumbnailReady.connect(self.timeline.thumbnail_ready)
+        self.track_list = TrackListPanel(self.doc)
+        self.inspector = InspectorPanel(self.doc)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tracks_dock = self._dock("Tracks", self.track_list, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.tracks_dock, self.inspector_dock, Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower() + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setStatusTip(tip or text)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        from app.ui.video_view import ViewMode
+
+        self.act_open = self._action("&Open Video…", self.open_video_dialog, QKeySequence.StandardKey.Open)
+        self.act_open_project = self._action("Open &Project…", self.open_project_dialog, "Ctrl+Shift+O")
+        self.act_save = self._action("&Save Project", self.save, QKeySequence.StandardKey.Save)
+        self.act_save_as = self._action("Save Project &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_undo = self.doc.undo.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = self.doc.undo.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        self.act_analyze = self._action("&Analyze", self.start_analysis, "Ctrl+R", "Detect and track faces and plates")
+        self.act_cancel = self._action("&Cancel Analysis", self.cancel_analysis, "Ctrl+.")
+        self.act_cancel.setEnabled(False)
+        self.mode_actions = {}
+        for mode, text, key in ((ViewMode.ORIGINAL, "&Original", "1"), (ViewMode.REDACTED, "&Redacted Preview", "2"),
+                                (ViewMode.SPLIT, "&Split View", "3")):
+            a = self._action(text, lambda _c=False, m=mode: self.set_view_mode(m), key)
+            a.setCheckable(True)
+            self.mode_actions[mode] = a
+        self.mode_actions[ViewMode.ORIGINAL].setChecked(True)
+        self.act_fit = self._action("&Fit to Window", lambda: self.view.fit(), "F")
+
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for a in (self.act_open, self.act_open_project):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self._refresh_recent()
+        m.addSeparator()
+        for a in (self.act_save, self.act_save_as):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        m.addAction(self.act_undo)
+        m.addAction(self.act_redo)
+        m = mb.addMenu("&View")
+        for a in self.mode_actions.values():
+            m.addAction(a)
+        m.addAction(self.act_fit)
+        m.addSeparator()
+        for d in (self.timeline_dock, self.tracks_dock, self.inspector_dock):
+            m.addAction(d.toggleViewAction())
+        m = mb.addMenu("&Analysis")
+        m.addAction(self.act_analyze)
+        m.addAction(self.act_cancel)
+        m = mb.addMenu("&Help")
+        m.addAction(self._action("&About Obscura", self.about))
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        for a in (self.act_open, self.act_save, None, self.act_analyze, self.act_cancel, None,
+                  *self.mode_actions.values(), self.act_fit):
+            tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.position_label = QLabel("frame –")
+        self.device_label = QLabel("models: –")
+        self.analysis_label = QLabel("no analysis")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        sb.addWidget(self.position_label)
+        sb.addPermanentWidget(self.analysis_label)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.device_label)
+
+    # -- layout and recent files ----------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geo = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+
+    def _save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", []) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def _add_recent(self, path: str) -> None:
+        items = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", [path, *items][:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            self.recent_menu.addAction(os.path.basename(p), lambda _c=False, p=p: self.open_path(p)).setToolTip(p)
+        self.recent_menu.setEnabled(bool(files))
+
+    # -- opening and saving ---------------------------------------------------------------------
+    def open_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self._last_dir(), VIDEO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_dir(), PROJECT_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("last_dir", os.path.expanduser("~")))
+
+    def open_path(self, path: str) -> bool:
+        if not self._confirm_discard():
+            return False
+        try:
+            self.doc.open_path(path)
+        except ObscuraError as e:
+            self.error(str(e))
+            return False
+        self.settings.setValue("last_dir", os.path.dirname(os.path.abspath(path)))
+        self._add_recent(os.path.abspath(path))
+        return True
+
+    def save(self) -> bool:
+        if not self.doc.has_media:
+            return False
+        if self.doc.project_path is None:
+            return self.save_as()
+        return self._save_to(self.doc.project_path)
+
+    def save_as(self) -> bool:
+        from app.ui.document import default_project_path
+
+        start = self.doc.project_path or default_project_path(self.doc.media_path or "untitled.mp4")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path: str) -> bool:
+        if not path.endswith(PROJECT_SUFFIX) and not path.endswith(".json"):
+            path += PROJECT_SUFFIX
+        try:
+            self.doc.save(path)
+        except ObscuraError as e:
+            self.error(str(e))
+            return False
+        autosave.clear(self.doc.media_path, None)
+        self._add_recent(self.doc.project_path)
+        self.statusBar().showMessage(f"Saved {os.path.basename(path)}", 4000)
+        return True
+
+    def _confirm_discard(self) -> bool:
+        if not self.doc.dirty:
+            return True
+        r = QMessageBox.question(
+            self, "Unsaved changes", "The project has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        if r == QMessageBox.StandardButton.Save:
+            return self.save()
+        return r == QMessageBox.StandardButton.Discard
+
+    def _on_project_replaced(self) -> None:
+        info = self.doc.info
+        if info is not None:
+            self.frames.open(info.path, info)
+            self.thumbs.open(info.path, info)
+        self._update_title()
+        self._update_position(self.doc.frame)
+        self.analysis_label.setText("no analysis" if not self.doc.project.tracks else
+                                    f"{len(self.doc.project.tracks)} tracks")
+        QTimer.singleShot(0, self.view.fit)
+
+    # -- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, e) -> None:  # noqa: N802 - Qt API
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:  # noqa: N802
+        urls = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])
+
+    # -- status ---------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = os.path.basename(self.doc.project_path or self.doc.media_path or "") or "no video"
+        self.setWindowTitle(f"{'*' if self.doc.dirty else ''}{name} — Obscura")
+
+    def _update_position(self, frame: int) -> None:
+        if not self.doc.has_media:
+            self.position_label.setText("open a video to begin (File ▸ Open, or drop a file here)")
+            return
+        self.position_label.setText(f"frame {frame} / {self.doc.frame_count - 1}   {self.doc.timecode(frame)}")
+
+    def _show_device(self) -> None:
+        from app.detection.sessions import choose_device
+
+        try:
+            self.device_label.setText(f"models: {choose_device('auto').describe()}")
+        except ObscuraError as e:
+            self.device_label.setText(f"models: {e}")
+
+    def set_view_mode(self, mode) -> None:
+        self.view.set_view_mode(mode)
+        for m, a in self.mode_actions.items():
+            a.setChecked(m == mode)
+
+    def error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+        QMessageBox.warning(self, "Obscura", message)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Obscura", f"Obscura {__version__}\nOn-premise video anonymisation.\n"
+                          "Models run on this machine; nothing is sent anywhere.")
+
+    # -- analysis -------------------------------------------------------------------------------
+    def analysis_running(self) -> bool:
+        return self.worker is not None and self.worker.running
+
+    def start_analysis(self, confirm: bool = True) -> bool:
+        if not self.doc.has_media or self.analysis_running():
+            return False
+        from app.pipelines.analyze import _is_untouched_auto
+
+        auto = sum(1 for t in self.doc.project.tracks if _is_untouched_auto(t))
+        kept = len(self.doc.project.tracks) - auto
+        if confirm and auto:
+            r = QMessageBox.question(
+                self, "Analyze again?",
+                f"Analysis will replace {auto} automatic track(s). {kept} track(s) with your edits, "
+                "reviews or exemptions are kept as they are.",
+            )
+            if r != QMessageBox.StandardButton.Yes:
+                return False
+        config = self.inspector.detector_config()
+        media = self.doc.project.media
+        path = self.doc.media_path
+
+        def job(cancel):
+            from app.core.project import Project
+            from app.detection.detector import Detector
+            from app.pipelines.analyze import analyze
+            from app.pipelines.progress import Progress
+
+            detector = Detector(config)
+            yield Progress("analyze", 0, media.frame_count, message=detector.describe())
+            return (yield from analyze(Project(media=media), path, detector, cancel=cancel, preview_every=1.0))
+
+        self._analysis_baseline = None
+        self._provisional = []
+        self.worker = PipelineWorker(job)
+        self.worker.progress.connect(self._on_analysis_progress)
+        self.worker.finished.connect(self._on_analysis_finished)
+        self.worker.failed.connect(self._on_analysis_failed)
+        self.progress.setRange(0, max(1, media.frame_count))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.act_cancel.setEnabled(True)
+        self.act_analyze.setEnabled(False)
+        self.analysis_label.setText("analysing…")
+        self.worker.start()
+        return True
+
+    def cancel_analysis(self) -> None:
+        if self.analysis_running():
+            self.analysis_label.setText("cancelling…")
+            self.worker.cancel()
+
+    def _apply_provisional(self, built: list) -> None:
+        from app.pipelines.analyze import apply_tracks
+
+        removed, added = apply_tracks(self.doc.project, built)
+        if self._analysis_baseline is None:
+            self._analysis_baseline = removed  # the auto tracks that were there before this analysis
+        self._provisional = added
+        self.doc.tracksChanged.emit()
+
+    def _restore_baseline(self) -> None:
+        for tid in self._provisional:
+            if self.doc.project.track(tid) is not None:
+                self.doc.project.remove_track(tid)
+        for t in self._analysis_baseline or []:
+            if self.doc.project.track(t.id) is None:
+                self.doc.project.add_track(t)
+        self._provisional = []
+        self.doc.tracksChanged.emit()
+
+    def _on_analysis_progress(self, p) -> None:
+        if p.message and p.done == 0:
+            self.device_label.setText(p.message)
+        self.progress.setValue(p.done)
+        eta = f", {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d} left" if p.eta_s is not None else ""
+        self.analysis_label.setText(f"analysing {p.done}/{p.total} frames, {p.fps:.1f} fps{eta}")
+        if p.partial is not None:
+            self._apply_provisional(p.partial)
+            self.autosave_now()
+
+    def _finish_analysis_ui(self, text: str) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.act_cancel.setEnabled(False)
+        self.act_analyze.setEnabled(True)
+        self.analysis_label.setText(text)
+
+    def _on_analysis_finished(self, result) -> None:
+        if result is None or result.cancelled:
+            if self._analysis_baseline is not None:
+                self._restore_baseline()
+            self._finish_analysis_ui("analysis cancelled: nothing changed")
+            return
+        baseline = self._analysis_baseline
+        if baseline is None:  # no provisional step happened: the baseline is what apply_tracks removes now
+            from app.pipelines.analyze import _is_untouched_auto
+
+            baseline = [t for t in self.doc.project.tracks if _is_untouched_auto(t)]
+        self.doc.undo.push(AnalysisCommand(self.doc, baseline, result.built))
+        self._provisional = []
+        self._analysis_baseline = None
+        by = ", ".join(f"{n} {c}" for c, n in sorted(result.by_class.items())) or "nothing found"
+        self._finish_analysis_ui(f"analysed {result.frames} frames: {by} ({result.seconds:.0f} s)")
+        self.autosave_now()
+
+    def _on_analysis_failed(self, message: str) -> None:
+        if self._analysis_baseline is not None:
+            self._restore_baseline()
+        self._finish_analysis_ui("analysis failed")
+        self.error(message)
+
+    # -- autosave and recovery ------------------------------------------------------------------
+    def autosave_now(self) -> None:
+        if self.doc.has_media and self.doc.dirty:
+            try:
+                autosave.write(self.doc.project, self.doc.media_path, self.doc.project_path)
+            except ObscuraError as e:
+                self.statusBar().showMessage(f"autosave failed: {e}", 8000)
+
+    def offer_recovery(self, ask=None) -> bool:
+        """After a crash: offer each leftover autosave. ``ask(recoverable) -> bool`` replaces the dialog."""
+        for rec in autosave.pending():
+            if ask is None:
+                r = QMessageBox.question(
+                    self, "Recover unsaved work?",
+                    f"Obscura did not close properly. An autosave of\n{rec.media_path}\nfrom {rec.saved_at} "
+                    "was found. Recover it?",
+                )
+                yes = r == QMessageBox.StandardButton.Yes
+            else:
+                yes = ask(rec)
+            if not yes:
+                rec.discard()
+                continue
+            try:
+                project = rec.load()
+                from app.media.probe import probe
+
+                info = probe(project.media.path)
+            except ObscuraError as e:
+                self.error(f"cannot recover: {e}")
+                continue
+            project_path = rec.record.get("project") or None
+            self.doc._replace(project, info, project_path)
+            self.doc.mark_changed()
+            rec.discard()
+            self.autosave_now()
+            return True
+        return False
+
+    def closeEvent(self, e) -> None:  # noqa: N802
+        if not self._confirm_discard():
+            e.ignore()
+            return
+        if self.analysis_running():
+            self.worker.cancel()
+            self.worker.wait(10000)
+        self._save_layout()
+        autosave.clear(self.doc.media_path, self.doc.project_path)
+        self.frames.close()
+        self.thumbs.close()
+        e.accept()
+
+
+def run_editor(path: str | None = None) -> int:
+    app = QApplication.instance() or QApplication([])
+    app.setOrganizationName("Obscura")
+    app.setApplicationName("Obscura")
+    from app.ui.style import apply_dark_theme
+
+    apply_dark_theme(app)
+    win = MainWindow()
+    win.show()
+    if not win.offer_recovery() and path:
+        win.open_path(path)
+    return app.exec()
