@@ -250,11 +250,14 @@ def test_photo_analysis(clips_dir, detector):
     assert project.media.frame_count == 1 and (project.media.width, project.media.height) == (1280, 720)
     for cls in ("face", "plate"):
         tracks = [t for t in project.tracks if t.cls == cls]
-        assert len(tracks) == 1, [t.id for t in project.tracks]
-        (kf,) = tracks[0].keyframes
-        assert kf.frame == 0 and kf.source == KeyframeSource.AUTO
+        assert tracks, [t.id for t in project.tracks]
+        kfs = [k for t in tracks for k in t.keyframes]
+        assert all(k.frame == 0 and k.source == KeyframeSource.AUTO for k in kfs)
         want = next(b["box"] for b in truth if b["cls"] == cls)
-        assert iou_with_union(want, [kf.shape]) >= 0.5
+        best = max(kfs, key=lambda k: iou_with_union(want, [k.shape]))
+        assert iou_with_union(want, [best.shape]) >= 0.5 and best.score >= 0.5
+        # Anything else is a weak extra box (over-redaction is the safe side: recall first).
+        assert all(k.score < 0.3 for k in kfs if k is not best), [(k.score, k.shape.bbox) for k in kfs]
 
 
 # ------------------------------------------------------------------------------------------------

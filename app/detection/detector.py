@@ -28,6 +28,7 @@ class DetectorConfig:
     low_factor: float = 0.5  # analysis also keeps detections down to this share of the seed score
     face_long_side: int | None = 1920  # full-frame face pass: frames larger than this are scaled down
     face_min_long_side: int | None = 640  # ... and frames smaller than this are scaled up (small faces)
+    plate_long_side: int | None = 1280  # plate model input: the frame's long side, 640 to this (small plates)
     tiles: str = "auto"  # "auto": tile frames whose long side exceeds face_long_side; "on"; "off"
     tile_size: int = 1280
     tile_overlap: float = 0.2
@@ -73,6 +74,7 @@ class Detector:
             if config.plate_threshold is not None:
                 kw["score"] = config.plate_threshold
             self.plate = YoloDetector.from_spec(s, self.device, **kw)
+            self._plate_base = max(self.plate.size)  # the size it was trained at (640)
             self.specs.append(s)
 
         # The models run at the low threshold; `detect(low=False)` filters to the seed threshold.
@@ -115,6 +117,11 @@ class Detector:
         if self.face is not None:
             out.append(self.face.detect(frames, idx, long_side=long_side))
         if self.plate is not None:
+            h, w = frames[0].shape[:2]
+            if self.plate.dynamic_hw and self.config.plate_long_side:
+                side = int(np.ceil(min(max(w, h), self.config.plate_long_side) / 32) * 32)
+                side = max(side, self._plate_base)
+                self.plate.size = (side, side)
             out.append(self.plate.detect(frames, idx))
         return out
 

@@ -31,7 +31,15 @@ from app.media.images import read_image
 from app.media.probe import is_image_path, probe
 from app.media.reader import VideoReader
 from app.pipelines.progress import CancelToken, Progress, RateMeter
-from app.tracking.build_tracks import BuildParams, BuiltTrack, build, link_leftovers, merge_passes
+from app.tracking.build_tracks import (
+    BuildParams,
+    BuiltTrack,
+    absorb_duplicates,
+    build,
+    link_leftovers,
+    merge_passes,
+    stitch,
+)
 from app.tracking.bytetrack import ByteTracker, TrackerParams
 from app.tracking.scenecut import CutDetector
 
@@ -158,6 +166,7 @@ def analyze(
     result.detections = len(dets)
     p = params or BuildParams(
         max_gap=max(stride + 1, int(round(float(fps) * 0.5))),
+        stitch_gap=max(2 * stride + 2, int(round(float(fps) * 2.0))),
         hold=max(2, int(round(float(fps) * 0.2))),
         seed_score=seeds,
         frame_count=media.frame_count,
@@ -233,7 +242,9 @@ def _build_tracks(dets: Detections, trackers, det_frames: list[int], cuts: list[
         used = {d for g in groups for d in g}
         cls_ids = np.nonzero(dets.class_id == c)[0]
         leftovers = [int(d) for d in cls_ids if int(d) not in used and dets.score[d] >= seeds.get(c, 0.0)]
+        groups, leftovers = absorb_duplicates(groups, leftovers, frame_of, dets.xyxy)
         groups += link_leftovers(leftovers, frame_of, dets.xyxy, p.max_gap)
+        groups = stitch(groups, frame_of, dets.xyxy, cuts, p.stitch_gap)
         for g in groups:
             built.append(build(g, frame_of, dets.xyxy, dets.score, c, cuts, p))
     built.sort(key=lambda b: (int(b.frames[0]), b.class_id))

@@ -29,6 +29,7 @@ from app.core.keyframes import reduce_boxes
 @dataclass
 class BuildParams:
     max_gap: int = 15  # frames (about 0.5 s at 30 fps)
+    stitch_gap: int = 60  # tracks broken for up to this many frames are joined (about 2 s)
     hold: int = 6  # frames past the last sighting
     pre_hold: int = 2  # frames before the first sighting
     hold_growth: float = 0.04  # each hold frame grows the box by this share of its size per side
@@ -117,6 +118,121 @@ def link_leftovers(
         else:
             best.append(d)
     return chains
+
+
+def absorb_duplicates(
+    groups: list[list[int]], extra: list[int], det_frame: np.ndarray, det_box: np.ndarray, min_iou: float = 0.3
+) -> tuple[list[list[int]], list[int]]:
+    """Fold duplicates into the track they duplicate.
+
+    A second box on the same face in the same frame (a head box beside a face box that NMS kept,
+    or a backward-pass fragment running alongside a forward track) would otherwise become its own
+    short track: one more lane for the operator, for the same object. A group whose detections
+    mostly overlap (IoU >= ``min_iou``, same frames) one bigger track joins it; so does each single
+    leftover detection in ``extra``. Returns the groups and the leftovers that matched nothing.
+    """
+    from app.detection.detections import box_iou
+
+    order = sorted(range(len(groups)), key=lambda i: -len(groups[i]))
+    owner: dict[int, list[tuple[int, int]]] = {}  # frame -> (group, det) of the groups kept so far
+    kept: list[int] = []
+    merged = {i: list(groups[i]) for i in range(len(groups))}
+
+    def best_overlap(d: int) -> int | None:
+        cands = owner.get(int(det_frame[d]), [])
+        if not cands:
+            return None
+        ious = box_iou(det_box[d][None], det_box[[c[1] for c in cands]])[0]
+        k = int(np.argmax(ious))
+        return cands[k][0] if ious[k] >= min_iou else None
+
+    for gi in order:
+        votes: dict[int, int] = {}
+        for d in groups[gi]:
+            h = best_overlap(d)
+            if h is not None:
+                votes[h] = votes.get(h, 0) + 1
+        target = max(votes, key=votes.get) if votes else None
+        if target is not None and votes[target] * 2 >= len(groups[gi]):
+            merged[target].extend(groups[gi])
+            del merged[gi]
+            continue
+        kept.append(gi)
+        for d in groups[gi]:
+            owner.setdefault(int(det_frame[d]), []).append((gi, d))
+    rest = []
+    for d in extra:
+        h = best_overlap(d)
+        if h is None:
+            rest.append(d)
+        else:
+            merged[h].append(d)
+    return [merged[i] for i in kept], rest
+
+
+def stitch(
+    groups: list[list[int]], det_frame: np.ndarray, det_box: np.ndarray, cuts: list[int], max_gap: int
+) -> list[list[int]]:
+    """Join a track that ends to one that starts soon after where it was heading (same shot).
+
+    A detector that misses an object for longer than the tracker's buffer (an occlusion, a blur)
+    splits it in two tracks; the operator should review one. B continues A when B starts within
+    ``max_gap`` frames after A ends, in the same shot, with a similar size, and B's first box lies
+    within one box size of A's last box moved on by A's velocity.
+    """
+    def ends(g):
+        order = sorted(g, key=lambda d: det_frame[d])
+        return order[0], order[-1], order
+
+    info = [ends(g) for g in groups]
+    parent = list(range(len(groups)))
+    taken_start: set[int] = set()
+    candidates = []
+    for a, (_fa, la, order_a) in enumerate(info):
+        end_f = int(det_frame[la])
+        tail = order_a[-5:]
+        box_a = det_box[la].astype(np.float64)
+        centre = lambda b: np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])  # noqa: E731
+        if len(tail) >= 2 and det_frame[tail[-1]] > det_frame[tail[0]]:
+            v = (centre(det_box[tail[-1]]) - centre(det_box[tail[0]])) / float(det_frame[tail[-1]] - det_frame[tail[0]])
+        else:
+            v = np.zeros(2)
+        size_a = max(1.0, float(np.sqrt(max(1.0, (box_a[2] - box_a[0]) * (box_a[3] - box_a[1])))))
+        for b, (fb, _lb, _ob) in enumerate(info):
+            start_f = int(det_frame[fb])
+            gap = start_f - end_f
+            if b == a or gap <= 0 or gap > max_gap:
+                continue
+            if bisect_right(cuts, end_f) != bisect_right(cuts, start_f):
+                continue
+            box_b = det_box[fb].astype(np.float64)
+            size_b = max(1.0, float(np.sqrt(max(1.0, (box_b[2] - box_b[0]) * (box_b[3] - box_b[1])))))
+            if not 1 / 3 <= size_b / size_a <= 3.0:  # partial occlusion shrinks a box
+                continue
+            dist = float(np.hypot(*(centre(box_a) + v * gap - centre(box_b))))
+            if dist <= 1.5 * max(size_a, size_b):
+                candidates.append((dist / size_a + gap / max_gap, a, b))
+    taken_end: set[int] = set()
+    for _cost, a, b in sorted(candidates):
+        if a in taken_end or b in taken_start:
+            continue
+        ra, rb = _root(parent, a), _root(parent, b)
+        if ra == rb:
+            continue
+        parent[rb] = ra
+        taken_end.add(a)
+        taken_start.add(b)
+    merged: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        merged.setdefault(_root(parent, i), []).extend(g)
+    return list(merged.values())
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
 
 
 def build(
