@@ -47,6 +47,9 @@ from app.tracking.scenecut import CutDetector
 # detector's low threshold are used only to extend tracks; scores >= the class's seed threshold
 # (the manifest's default) are always redacted.
 HIGH_THRESH = {0: 0.5, 1: 0.35}
+GAP_FILL_S = 1.0  # gaps between two sightings of one track shorter than this are interpolated
+HOLD_S = 0.3  # a track is held this long past its last sighting ...
+PRE_HOLD_S = 0.1  # ... and this long before its first
 
 
 @dataclass
@@ -130,7 +133,7 @@ def analyze(
         cut_detector = CutDetector()
         last_preview = time.perf_counter()
         preview_params = BuildParams(seed_score=seeds, frame_count=media.frame_count,
-                                     max_gap=max(stride + 1, int(round(float(fps) * 0.5))))
+                                     max_gap=max(stride + 1, int(round(float(fps) * GAP_FILL_S))))
         det_id_base = 0
         with VideoReader(path, info) as reader:
             frames, idx = [], []
@@ -165,9 +168,10 @@ def analyze(
     result.detected_frames = len(store.frames)
     result.detections = len(dets)
     p = params or BuildParams(
-        max_gap=max(stride + 1, int(round(float(fps) * 0.5))),
+        max_gap=max(stride + 1, int(round(float(fps) * GAP_FILL_S))),
         stitch_gap=max(2 * stride + 2, int(round(float(fps) * 2.0))),
-        hold=max(2, int(round(float(fps) * 0.2))),
+        hold=max(2, int(round(float(fps) * HOLD_S))),
+        pre_hold=max(1, int(round(float(fps) * PRE_HOLD_S))),
         seed_score=seeds,
         frame_count=media.frame_count,
     )
