@@ -1,0 +1,297 @@
+"""The inspector: the selected track (its effective style, shape and statistics), the project's
+default style per class, and the detector settings for the next analysis.
+
+The selected track's section is read-only for now. The default styles are editable in place (one
+small method, :meth:`InspectorPanel.set_class_style`, changes the project, so it can become an
+undo command). :meth:`InspectorPanel.detector_config` gives the settings for the next analysis.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.style import DEFAULT_STYLES, RedactionMethod, RedactionStyle
+from app.core.track import Track
+from app.ui import style as colors
+from app.ui.document import Document
+
+STYLE_CLASSES = ("face", "plate", "manual")
+DEVICES = ("auto", "cpu", "cuda")
+TILES = ("auto", "on", "off")
+FALLBACK_THRESHOLDS = {"face": 0.3, "plate": 0.1}
+
+
+def manifest_thresholds(face_model: str = "centerface", plate_model: str = "plate_yolov8n") -> dict[str, float]:
+    """The seed score thresholds the manifest gives the face and plate models."""
+    out = dict(FALLBACK_THRESHOLDS)
+    try:
+        from app.detection.models import specs
+
+        all_specs = specs()
+    except Exception:  # an unreadable manifest: show the built-in values  # noqa: BLE001
+        return out
+    for cls, mid in (("face", face_model), ("plate", plate_model)):
+        s = all_specs.get(mid)
+        if s is not None and "score" in s.thresholds:
+            out[cls] = float(s.thresholds["score"])
+    return out
+
+
+def _value(text: str = "—") -> QLabel:
+    label = QLabel(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _muted(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {colors.MUTED_TEXT.name()}")
+    return label
+
+
+class InspectorPanel(QWidget):
+    TRACK_FIELDS = (
+        ("title", "Track"), ("cls", "Class"), ("label", "Label"), ("state", "State"), ("range", "Frames"),
+        ("keyframes", "Keyframes"), ("scores", "Scores"), ("shape", "Shape"), ("method", "Effect"),
+        ("strength", "Strength"), ("margin", "Margin"), ("feather", "Feather"), ("source", "Style from"),
+    )
+
+    def __init__(self, doc: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self._updating = False
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(8)
+        lay.addWidget(self._build_track_box())
+        lay.addWidget(self._build_styles_box())
+        lay.addWidget(self._build_detector_box())
+        lay.addStretch(1)
+        doc.selectionChanged.connect(self._refresh_track)
+        doc.tracksChanged.connect(self.refresh)
+        doc.projectReplaced.connect(self.refresh)
+        doc.frameChanged.connect(self._refresh_shape)
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------------------------
+    def _build_track_box(self) -> QGroupBox:
+        box = QGroupBox("Selected track")
+        form = QFormLayout(box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.track_fields: dict[str, QLabel] = {}
+        for key, name in self.TRACK_FIELDS:
+            self.track_fields[key] = w = _value()
+            form.addRow(name, w)
+        self.track_fields["title"].setStyleSheet("font-weight: bold")
+        return box
+
+    def _build_styles_box(self) -> QGroupBox:
+        box = QGroupBox("Default style per class")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(6)
+        for col, head in enumerate(("", "Effect", "Strength", "Margin", "Feather")):
+            if head:
+                grid.addWidget(_muted(head), 0, col)
+        self.style_widgets: dict[str, dict[str, QWidget]] = {}
+        for row, cls in enumerate(STYLE_CLASSES, start=1):
+            name = QLabel(cls.capitalize())
+            name.setStyleSheet(f"color: {colors.class_color(cls).name()}; font-weight: bold")
+            method = QComboBox()
+            for m in RedactionMethod:
+                method.addItem(m.value.capitalize(), m.value)
+            strength = _spin(0, 100, "")
+            margin = _spin(0, 200, " %")
+            feather = _spin(0, 100, " %")
+            ws = {"method": method, "strength": strength, "margin": margin, "feather": feather}
+            self.style_widgets[cls] = ws
+            for col, w in enumerate((name, method, strength, margin, feather)):
+                grid.addWidget(w, row, col)
+            method.currentIndexChanged.connect(lambda _i, c=cls: self._style_edited(c))
+            for w in (strength, margin, feather):
+                w.valueChanged.connect(lambda _v, c=cls: self._style_edited(c))
+        return box
+
+    def _build_detector_box(self) -> QGroupBox:
+        box = QGroupBox("Next analysis")
+        form = QFormLayout(box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self._defaults = manifest_thresholds()
+        self.threshold_hint = _muted("")
+        self.faces_check = QCheckBox("Faces")
+        self.plates_check = QCheckBox("Plates")
+        self.face_threshold = _dspin()
+        self.plate_threshold = _dspin()
+        for check, spin in ((self.faces_check, self.face_threshold), (self.plates_check, self.plate_threshold)):
+            check.setChecked(True)
+            check.toggled.connect(spin.setEnabled)
+            check.toggled.connect(self._update_hint)
+            spin.valueChanged.connect(self._update_hint)
+        self.face_threshold.setValue(self._defaults["face"])
+        self.plate_threshold.setValue(self._defaults["plate"])
+        self.tiles_combo = QComboBox()
+        for t in TILES:
+            self.tiles_combo.addItem(t.capitalize() if t != "auto" else "Auto (large frames)", t)
+        self.device_combo = QComboBox()
+        for d in DEVICES:
+            self.device_combo.addItem({"auto": "Auto (GPU if usable)", "cpu": "CPU", "cuda": "CUDA GPU"}[d], d)
+        form.addRow(self.faces_check, self.face_threshold)
+        form.addRow(self.plates_check, self.plate_threshold)
+        form.addRow("Tiles", self.tiles_combo)
+        form.addRow("Device", self.device_combo)
+        form.addRow(self.threshold_hint)
+        self._update_hint()
+        return box
+
+    # -- detector settings -------------------------------------------------------------------------
+    def detector_config(self):
+        """The :class:`DetectorConfig` for the next analysis (None thresholds: the manifest's)."""
+        from app.detection.detector import DetectorConfig
+
+        def threshold(spin: QDoubleSpinBox, cls: str) -> float | None:
+            v = round(spin.value(), 3)
+            return None if abs(v - self._defaults[cls]) < 1e-9 else v
+
+        return DetectorConfig(
+            device=self.device_combo.currentData(),
+            faces=self.faces_check.isChecked(),
+            plates=self.plates_check.isChecked(),
+            face_threshold=threshold(self.face_threshold, "face"),
+            plate_threshold=threshold(self.plate_threshold, "plate"),
+            tiles=self.tiles_combo.currentData(),
+        )
+
+    def _update_hint(self, *args) -> None:
+        from app.detection.detector import DetectorConfig
+
+        low = DetectorConfig.low_factor
+        parts = [f"{name} ≥ {spin.value():.2f} always redacted, tracked down to {spin.value() * low:.2f}"
+                 for name, check, spin in (("faces", self.faces_check, self.face_threshold),
+                                           ("plates", self.plates_check, self.plate_threshold))
+                 if check.isChecked()]
+        self.threshold_hint.setText("; ".join(parts).capitalize() if parts else "No detector selected")
+
+    # -- default styles ----------------------------------------------------------------------------
+    def _class_style(self, cls: str) -> RedactionStyle:
+        return self.doc.project.styles.get(cls) or DEFAULT_STYLES.get(cls) or RedactionStyle()
+
+    def _style_edited(self, cls: str) -> None:
+        if self._updating:
+            return
+        ws = self.style_widgets[cls]
+        new = self._class_style(cls).replace(
+            method=ws["method"].currentData(), strength=float(ws["strength"].value()),
+            margin=float(ws["margin"].value()), feather=float(ws["feather"].value()),
+        )
+        if new != self._class_style(cls):
+            self.set_class_style(cls, new)
+
+    def set_class_style(self, cls: str, new: RedactionStyle) -> None:
+        """The one place the inspector edits the project (to become an undo command)."""
+        self.doc.project.styles[cls] = new
+        self.doc.mark_changed()
+
+    # -- refresh -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._updating = True
+        try:
+            for cls, ws in self.style_widgets.items():
+                s = self._class_style(cls)
+                ws["method"].setCurrentIndex(max(0, ws["method"].findData(s.method.value)))
+                ws["strength"].setValue(round(s.strength))
+                ws["margin"].setValue(round(s.margin))
+                ws["feather"].setValue(round(s.feather))
+        finally:
+            self._updating = False
+        self._refresh_track()
+
+    def selected_track(self) -> Track | None:
+        sel = self.doc.selection
+        return self.doc.project.track(sel[0]) if sel else None
+
+    def _refresh_track(self, *args) -> None:
+        f = self.track_fields
+        t = self.selected_track()
+        if t is None:
+            for w in f.values():
+                w.setText("—")
+            f["title"].setText("No track selected")
+            return
+        n_sel = len(self.doc.selection)
+        f["title"].setText(t.id if n_sel == 1 else f"{t.id}  (+{n_sel - 1} more selected)")
+        f["cls"].setText(f'<span style="color:{colors.class_color(t.cls).name()}">■</span> {t.cls}')
+        f["label"].setText(t.label or "—")
+        f["state"].setText(f"{'enabled' if t.enabled else 'disabled'}, {t.review}")
+        if t.first_frame is not None:
+            n = t.last_frame - t.first_frame + 1
+            spans = len(t.spans())
+            f["range"].setText(f"{self.doc.timecode(t.first_frame)} – {self.doc.timecode(t.last_frame)}"
+                               f"  ({n} frames, {spans} span{'s' if spans != 1 else ''})")
+        else:
+            f["range"].setText("—")
+        kinds = Counter(kf.source.value for kf in t.keyframes)
+        detail = ", ".join(f"{c} {k}" for k, c in sorted(kinds.items()))
+        f["keyframes"].setText(f"{len(t.keyframes)}" + (f"  ({detail})" if detail else ""))
+        f["scores"].setText(self._scores_text(t))
+        s = self.doc.project.style_for(t)
+        f["method"].setText(s.method.value)
+        if s.method == RedactionMethod.SOLID:
+            f["method"].setText(f"{s.method.value}  rgb{s.color}")
+        f["strength"].setText(f"{s.strength:g}")
+        f["margin"].setText(f"{s.margin:g} %")
+        f["feather"].setText(f"{s.feather:g} %")
+        f["source"].setText("this track's own style" if t.style is not None else f"the {t.cls} default")
+        self._refresh_shape()
+
+    def _refresh_shape(self, *args) -> None:
+        t = self.selected_track()
+        if t is None or not t.keyframes:
+            self.track_fields["shape"].setText("—")
+            return
+        shape = t.shape_at(self.doc.frame)
+        where = "at the playhead"
+        if shape is None:
+            shape, where = t.keyframes[0].shape, "first keyframe"
+        self.track_fields["shape"].setText(f"{shape.kind.value} {shape.width:.0f}×{shape.height:.0f} px ({where})")
+
+    def _scores_text(self, t: Track) -> str:
+        scores = [kf.score for kf in t.keyframes if kf.score is not None]
+        mx = t.stats.get("max_score", max(scores) if scores else None)
+        mean = t.stats.get("mean_score", sum(scores) / len(scores) if scores else None)
+        if mx is None:
+            return "—"
+        text = f"max {mx:.2f}, mean {mean:.2f}" if mean is not None else f"max {mx:.2f}"
+        share = t.stats.get("detected_share")
+        return text + (f", detected in {share:.0%} of frames" if share is not None else "")
+
+
+def _spin(lo: int, hi: int, suffix: str) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSuffix(suffix)
+    s.setKeyboardTracking(False)
+    return s
+
+
+def _dspin() -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setRange(0.01, 1.0)
+    s.setSingleStep(0.05)
+    s.setDecimals(2)
+    s.setPrefix("score ≥ ")
+    s.setKeyboardTracking(False)
+    return s
