@@ -516,6 +516,12 @@ class MainWindow(QMainWindow):
 
 
 def run_editor(path: str | None = None) -> int:
+    import sys
+
+    import PySide6
+
+    if PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12):
+        raise ObscuraError("PySide6 6.12.0 crashes on Python 3.11: run pip install 'PySide6-Essentials!=6.12.0'")
     app = QApplication.instance() or QApplication([])
     app.setOrganizationName("Obscura")
     app.setApplicationName("Obscura")
