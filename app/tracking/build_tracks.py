@@ -35,7 +35,7 @@ class BuildParams:
     hold_growth: float = 0.04  # each hold frame grows the box by this share of its size per side
     smooth_radius: int = 2  # centred moving average over 2r+1 frames
     tolerance: float = 2.0  # px, dense -> keyframes: at least this ...
-    rel_tolerance: float = 0.03  # ... or this share of the box's shorter side, whichever is larger
+    rel_tolerance: float = 0.05  # ... or this share of the box's shorter side, whichever is larger
     seed_score: dict = field(default_factory=lambda: {0: 0.3, 1: 0.1})  # class id -> always-keep score
     frame_count: int | None = None
 

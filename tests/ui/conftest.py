@@ -22,6 +22,29 @@ _check_pyside()
 
 
 @pytest.fixture(autouse=True)
+def _no_blocking_dialogs(monkeypatch):
+    """Modal message boxes would hang an offscreen test run: answer them and keep what they said."""
+    from PySide6.QtWidgets import QMessageBox
+
+    said: list[tuple[str, str]] = []
+    sb = QMessageBox.StandardButton
+
+    def question(parent, title, text, buttons=sb.Yes | sb.No, default=sb.NoButton):
+        said.append((title, text))
+        return sb.Discard if buttons & sb.Discard else sb.No
+
+    def note(parent, title, text, *a, **k):
+        said.append((title, text))
+        return sb.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(note))
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda *a, **k: said.append(a[1:3])))
+    yield said
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 

@@ -1,0 +1,116 @@
+"""Screenshots of the editor for the README: open a clip, analyse it, capture the three view modes.
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [VIDEO] [--out docs] [--frame 300]
+
+Default clip: ../shared/data/videos/egoblur_gen1_faces_608x1080.mp4. Only redacted pixels of real
+people are published: the "original" shot is taken with the face outlined *and* the screenshot
+blurred under every mask, so no identifiable face goes into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT = ROOT.parent / "shared" / "data" / "videos" / "egoblur_gen1_faces_608x1080.mp4"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("video", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--frame", type=int, default=300)
+    args = ap.parse_args()
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    app.setOrganizationName("Obscura-screenshots")
+    from app.ui.main_window import MainWindow
+    from app.ui.style import apply_dark_theme
+    from app.ui.video_view import ViewMode
+
+    apply_dark_theme(app)
+    QSettings().clear()
+    win = MainWindow()
+    win.resize(1600, 1000)
+    win.show()
+    assert win.open_path(args.video)
+    t0 = time.time()
+    win.start_analysis(confirm=False)
+    while win.analysis_running() or win.worker is None:
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.01)
+    print(f"analysis: {time.time() - t0:.0f} s; {win.analysis_label.text()}")
+    faces = [t for t in win.doc.project.tracks if t.cls == "face"]
+    if faces:
+        win.doc.set_selection([faces[0].id])
+    win.doc.set_frame(args.frame)
+    os.makedirs(args.out, exist_ok=True)
+    for mode, name in ((ViewMode.ORIGINAL, "editor_tracks"), (ViewMode.REDACTED, "editor_redacted_preview"),
+                       (ViewMode.SPLIT, "editor_split_view")):
+        win.set_view_mode(mode)
+        win.view.fit()
+        deadline = time.time() + 10
+        while win.view.displayed_frame != args.frame and time.time() < deadline:
+            app.processEvents()
+            time.sleep(0.02)
+        for _ in range(30):
+            app.processEvents()
+            time.sleep(0.01)
+        img = _blur_faces(win, win.grab().toImage(), original_view=mode != ViewMode.REDACTED)
+        path = os.path.join(args.out, name + ".jpg")
+        img.save(path, "JPG", 88)
+        print(f"wrote {path}")
+    win.doc._dirty = False
+    win.doc.undo.setClean()
+    win.close()
+
+
+def _blur_faces(win, qimage, original_view: bool):
+    """Hide real faces in a screenshot: pixelate inside each mask shape (slightly shrunk, so the
+    viewport's overlay outline stays visible) and the thumbnail strip. The product itself shows the
+    operator the original, of course."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from app.core.shapes import Shape
+    from app.core.style import RedactionMethod, RedactionStyle
+    from app.redaction.compose import redact_bgr
+
+    qimage = qimage.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = qimage.width(), qimage.height()
+    arr = np.frombuffer(qimage.constBits(), np.uint8).reshape(h, qimage.bytesPerLine())[:, : w * 3].reshape(h, w, 3)
+    arr = arr.copy()
+    hide = RedactionStyle(method=RedactionMethod.PIXELATE, strength=100, margin=0, feather=0)
+    masks = []
+    if original_view:
+        view = win.view
+        origin = view.mapTo(win, view.rect().topLeft())
+        for _track, shape, _style in win.doc.project.masks_at(win.doc.frame):
+            x1, y1, x2, y2 = shape.bbox
+            p1, p2 = view.mapFromScene(x1, y1), view.mapFromScene(x2, y2)
+            masks.append((Shape.rect(p1.x() + origin.x() + 4, p1.y() + origin.y() + 4,
+                                     p2.x() + origin.x() - 4, p2.y() + origin.y() - 4), hide))
+    tl = win.timeline
+    strip = tl._strip_rect()
+    o = tl.mapTo(win, strip.topLeft())
+    masks.append((Shape.rect(o.x(), o.y(), o.x() + strip.width(), o.y() + strip.height()),
+                  RedactionStyle(method=RedactionMethod.GAUSSIAN, strength=40, margin=0, feather=0)))
+    arr = redact_bgr(arr, masks)
+    return QImage(arr.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
+
+
+if __name__ == "__main__":
+    main()
