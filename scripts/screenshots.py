@@ -69,7 +69,8 @@ def main() -> None:
         for _ in range(30):
             app.processEvents()
             time.sleep(0.01)
-        img = _blur_faces(win, win.grab().toImage(), original_view=mode != ViewMode.REDACTED)
+        img = _blur_faces(win, win.grab().toImage(), original_view=mode != ViewMode.REDACTED,
+                          split=mode == ViewMode.SPLIT)
         path = os.path.join(args.out, name + ".jpg")
         img.save(path, "JPG", 88)
         print(f"wrote {path}")
@@ -78,7 +79,7 @@ def main() -> None:
     win.close()
 
 
-def _blur_faces(win, qimage, original_view: bool):
+def _blur_faces(win, qimage, original_view: bool, split: bool = False):
     """Hide real faces in a screenshot: pixelate inside each mask shape (slightly shrunk, so the
     viewport's overlay outline stays visible) and the thumbnail strip. The product itself shows the
     operator the original, of course."""
@@ -98,8 +99,11 @@ def _blur_faces(win, qimage, original_view: bool):
     if original_view:
         view = win.view
         origin = view.mapTo(win, view.rect().topLeft())
+        limit = win.doc.info.width * win.view._split if split else None  # only the original half
         for _track, shape, _style in win.doc.project.masks_at(win.doc.frame):
             x1, y1, x2, y2 = shape.bbox
+            if limit is not None:
+                x2 = min(x2, limit + 4)
             p1, p2 = view.mapFromScene(x1, y1), view.mapFromScene(x2, y2)
             masks.append((Shape.rect(p1.x() + origin.x() + 4, p1.y() + origin.y() + 4,
                                      p2.x() + origin.x() - 4, p2.y() + origin.y() - 4), hide))
