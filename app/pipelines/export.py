@@ -7,7 +7,6 @@ renames it into place only when everything succeeded: a cancel or an error leave
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -122,6 +121,3 @@ def _export_image(project: Project, input_path: str, output_path: str) -> Genera
         seconds=time.perf_counter() - t0,
     )
 
-
-def output_size(path: str) -> int:
-    return os.path.getsize(path) if os.path.exists(path) else 0
