@@ -119,7 +119,8 @@ class Detector:
         if self.plate is not None:
             h, w = frames[0].shape[:2]
             if self.plate.dynamic_hw and self.config.plate_long_side:
-                side = int(np.ceil(min(max(w, h), self.config.plate_long_side) / 32) * 32)
+                # a little above the frame's own size: small, distant plates are the ones missed
+                side = int(np.ceil(min(max(w, h) * 1.25, self.config.plate_long_side) / 32) * 32)
                 side = max(side, self._plate_base)
                 self.plate.size = (side, side)
             out.append(self.plate.detect(frames, idx))
