@@ -69,6 +69,20 @@ class VideoInfo:
         i = bisect.bisect_right(self.pts, pts) - 1
         return max(0, min(i, self.frame_count - 1))
 
+    def index_of_decoded(self, pts: int | None, last: int, after_seek: bool) -> int:
+        """Frame index of a frame just decoded with ``pts``, ``last`` being the previous one's index.
+
+        Frames with no pts follow the previous one; repeated timestamps in the file (which the
+        probe nudged apart in the table) map to the next index rather than the same one.
+        """
+        if pts is None:
+            index = last + 1
+        else:
+            index = self.index_of_pts(pts)
+            if index <= last and not after_seek:
+                index = last + 1
+        return min(index, self.frame_count - 1)
+
     def summary(self) -> dict:
         return {
             "path": os.path.basename(self.path),

@@ -186,13 +186,7 @@ class VideoReader:
         return self._wrap(f)
 
     def _wrap(self, f: av.VideoFrame) -> Frame:
-        if f.pts is None:
-            index = self._last_index + 1
-        else:
-            index = self.info.index_of_pts(f.pts)
-            if index <= self._last_index and not self._fresh:
-                index = self._last_index + 1  # duplicate timestamps in the file
+        index = self.info.index_of_decoded(f.pts, self._last_index, self._fresh)
         self._fresh = False
-        index = min(index, self.info.frame_count - 1)
         self._last_index = index
         return Frame(index, self.info.pts[index], (self.info.pts[index] - self.info.start_pts) * self.info.time_base, f)

@@ -218,14 +218,8 @@ class _Decoder:
         return [(self._index_of(f), f) for f in decoded]
 
     def _index_of(self, f: av.VideoFrame) -> int:
-        if f.pts is None:
-            index = self.pos + 1
-        else:
-            index = self.info.index_of_pts(f.pts)
-            if index <= self.pos and not self.fresh:
-                index = self.pos + 1  # duplicate timestamps in the file
+        self.pos = index = self.info.index_of_decoded(f.pts, self.pos, self.fresh)
         self.fresh = False
-        self.pos = index = min(index, self.info.frame_count - 1)
         return index
 
 
