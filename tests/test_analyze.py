@@ -150,7 +150,7 @@ def test_analysis_gives_one_track_per_object_with_auto_keyframes(analysed):
     assert 1 <= len(by["plate"]) <= 2, f"the one plate was split into several tracks: {summary}"
     assert result.by_class == {c: len(ts) for c, ts in by.items()}
     for t in project.tracks:
-        assert t.enabled and t.review == "unreviewed" and t.keyframes
+        assert t.enabled and t.review in ("needs_review", "approved") and t.keyframes
         assert t.keyframes[0].visible and t.keyframes[-1].visible
         for kf in t.keyframes:
             assert kf.source == KeyframeSource.AUTO

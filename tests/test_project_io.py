@@ -49,7 +49,7 @@ def sample_project(media_path: str = "/videos/in.mp4") -> Project:
             [Keyframe(5, Shape.polygon([(0, 0), (50.5, 3), (25, 40), (1e-3, 39)]), KeyframeSource.MANUAL)],
             enabled=False,
             style=RedactionStyle(method=RedactionMethod.SOLID, color=(255, 128, 0), feather=0),
-            review="flagged",
+            review="rejected",
         )
     )
     p.meta = {"operator": "jd", "case": 4711, "ratio": 0.5, "checked": True, "note": None}
@@ -138,7 +138,7 @@ def test_missing_optional_fields_take_defaults():
     }
     p = project_from_dict(d)
     t = p.tracks[0]
-    assert (t.enabled, t.label, t.style, t.review) == (True, "", None, "unreviewed")
+    assert (t.enabled, t.label, t.style, t.review) == (True, "", None, "needs_review")
     kf = t.keyframes[0]
     assert (kf.source, kf.visible, kf.score) == (KeyframeSource.AUTO, True, None)
     assert p.media is None and p.meta == {}
@@ -304,7 +304,7 @@ BAD_CASES = [
         _set(["tracks", 0, "enabled"], "yes"),
         "project file: tracks[0].enabled: expected true or false, got 'yes'",
     ),
-    (_set(["tracks", 0, "review"], "ok"), "project file: tracks[0].review: expected one of unreviewed"),
+    (_set(["tracks", 0, "review"], "ok"), "project file: tracks[0].review: expected one of needs_review"),
     (
         _set(["tracks", 0, "keyframes", 1, "frame"], -4),
         "tracks[0].keyframes[1].frame: expected an integer >= 0, got -4",

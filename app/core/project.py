@@ -131,13 +131,14 @@ class Project:
     # --- evaluation ---------------------------------------------------------------------------
 
     def masks_at(self, frame: int) -> list[tuple[Track, Shape, RedactionStyle]]:
-        """Every enabled track showing a shape at ``frame``, with its shape and effective style.
+        """Every redacted track (enabled, not rejected) showing a shape at ``frame``, with its shape
+        and effective style.
 
         This is the export hot path: one bisect per track plus at most one interpolation.
         """
         out: list[tuple[Track, Shape, RedactionStyle]] = []
         for t in self.tracks:
-            if not t.enabled:
+            if not t.redacted:
                 continue
             shape = t.shape_at(frame)
             if shape is not None:

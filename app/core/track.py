@@ -14,7 +14,9 @@ from enum import StrEnum
 from app.core.shapes import Shape, lerp_shape
 from app.core.style import RedactionStyle
 
-REVIEW_STATES = ("unreviewed", "approved", "rejected", "flagged")
+REVIEW_STATES = ("needs_review", "approved", "rejected")
+# Review states of older project files, read as today's: both meant "an operator should look".
+LEGACY_REVIEW_STATES = {"unreviewed": "needs_review", "flagged": "needs_review"}
 
 
 class KeyframeSource(StrEnum):
@@ -68,10 +70,13 @@ class Track:
     enabled: bool = True
     label: str = ""
     style: RedactionStyle | None = None
-    review: str = "unreviewed"
+    review: str = "needs_review"
     # Detection confidence of an auto track, for the review queue: max and mean score, and the
     # share of its frames that had a real detection (the rest were filled by the tracker).
     stats: dict[str, float] = field(default_factory=dict)
+    # Who changed the track last: "" while it is exactly what the analysis made, else the
+    # operator's name (from the settings). Re-running detection replaces only untouched tracks.
+    changed_by: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -84,6 +89,8 @@ class Track:
             raise ValueError(f"track label must be a string, got {self.label!r}")
         if self.style is not None and not isinstance(self.style, RedactionStyle):
             raise ValueError(f"track style must be a RedactionStyle or None, got {type(self.style).__name__}")
+        if not isinstance(self.changed_by, str):
+            raise ValueError(f"track changed_by must be a string, got {self.changed_by!r}")
         if self.review not in REVIEW_STATES:
             raise ValueError(f"track review must be one of {', '.join(REVIEW_STATES)}, got {self.review!r}")
         if not isinstance(self.stats, dict) or not all(
@@ -134,6 +141,12 @@ class Track:
         if i > 0 and self._frames[i - 1] == frame:
             return self._kfs[i - 1]
         return None
+
+    @property
+    def redacted(self) -> bool:
+        """True when the export masks this track: enabled (not exempt) and not rejected as a false
+        detection."""
+        return self.enabled and self.review != "rejected"
 
     @property
     def first_frame(self) -> int | None:

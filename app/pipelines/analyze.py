@@ -24,6 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from app.core.edits import ReviewRules, initial_review, is_untouched_auto
 from app.core.project import Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape
 from app.detection.detections import CLASS_NAMES, Detections
@@ -278,20 +279,15 @@ def _single(dets: Detections, i: int) -> BuiltTrack:
                       np.array([True]), dets.score[i : i + 1])
 
 
-def _is_untouched_auto(track: Track) -> bool:
-    return (
-        all(k.source == KeyframeSource.AUTO for k in track.keyframes)
-        and track.enabled
-        and track.review == "unreviewed"
-    )
-
-
-def apply_tracks(project: Project, built: list[BuiltTrack]) -> tuple[list[Track], list[str]]:
+def apply_tracks(project: Project, built: list[BuiltTrack],
+                 rules: ReviewRules | None = None) -> tuple[list[Track], list[str]]:
     """Swap the project's untouched auto tracks for ``built``; keep every track an operator touched.
 
+    New tracks start "needs_review" when short or low-scoring (``rules``), else "approved".
     Returns (the tracks removed, the ids added), so that an editor can undo it exactly.
     """
-    removed = [t for t in project.tracks if _is_untouched_auto(t)]
+    fps = float(project.media.fps) if project.media else 30.0
+    removed = [t for t in project.tracks if is_untouched_auto(t)]
     for t in removed:
         project.remove_track(t.id)
     added: list[str] = []
@@ -310,6 +306,7 @@ def apply_tracks(project: Project, built: list[BuiltTrack]) -> tuple[list[Track]
                 last = next(k for k in reversed(kfs) if k.frame <= span[1])
                 kfs.append(Keyframe(span[1] + 1, last.shape, KeyframeSource.AUTO, False))
         track = Track(id=project.new_track_id(cls), cls=cls, keyframes=kfs, stats=b.stats)
+        track.review = initial_review(track, fps, rules or ReviewRules())
         project.add_track(track)
         added.append(track.id)
     return removed, added

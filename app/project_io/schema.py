@@ -7,7 +7,7 @@ File layout (version 1)::
                "frame_count": ..., "sha256": ... or null} or null,
      "styles": {"face": {"method": "gaussian", "strength": 70.0, ...}, ...},
      "tracks": [{"id": ..., "cls": ..., "enabled": true, "label": "", "style": {...} or null,
-                 "review": "unreviewed",
+                 "review": "needs_review" | "approved" | "rejected", "changed_by": "",
                  "keyframes": [{"frame": 0, "shape": {"kind": "rect", "points": [[x, y], ...]},
                                 "source": "auto", "visible": true, "score": 0.93 or null}]}],
      "meta": {"key": "string or number"}}
@@ -28,6 +28,7 @@ from typing import Any
 from app.core.project import REVIEW_STATES, Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape, ShapeKind
 from app.core.style import RedactionMethod, RedactionStyle
+from app.core.track import LEGACY_REVIEW_STATES
 from app.errors import ProjectError
 from app.project_io.checks import Reader, key_path
 
@@ -88,6 +89,7 @@ def _track_to_dict(t: Track) -> dict[str, Any]:
         "label": t.label,
         "style": None if t.style is None else t.style.to_dict(),
         "review": t.review,
+        "changed_by": t.changed_by,
         "stats": dict(t.stats),
         "keyframes": [
             {
@@ -243,7 +245,7 @@ def _read_keyframe(r: Reader, k: Any, path: str) -> Keyframe:
 
 def _read_track(r: Reader, t: Any, path: str) -> Track:
     t = r.obj(t, path)
-    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "keyframes"}, path)
+    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "changed_by", "keyframes"}, path)
     track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
     cls = r.string(r.required(t, "cls", path), f"{path}.cls", nonempty=True)
     enabled = r.boolean(t.get("enabled", True), f"{path}.enabled")
@@ -251,9 +253,11 @@ def _read_track(r: Reader, t: Any, path: str) -> Track:
     style = t.get("style")
     if style is not None:
         style = _read_style(r, style, f"{path}.style")
-    review = r.string(t.get("review", "unreviewed"), f"{path}.review")
+    review = r.string(t.get("review", "needs_review"), f"{path}.review")
+    review = LEGACY_REVIEW_STATES.get(review, review)
     if review not in REVIEW_STATES:
         r.fail(f"{path}.review", f"expected one of {', '.join(REVIEW_STATES)}, got {r.show(review)}")
+    changed_by = r.string(t.get("changed_by", ""), f"{path}.changed_by")
     stats: dict[str, float] = {}
     for key, value in r.obj(t.get("stats", {}), f"{path}.stats").items():
         stats[key] = r.number(value, f"{path}.stats.{key}")
@@ -270,7 +274,7 @@ def _read_track(r: Reader, t: Any, path: str) -> Track:
         seen[kf.frame] = i
         keyframes.append(kf)
     with r.at(path):
-        return Track(track_id, cls, keyframes, enabled, label, style, review, stats)
+        return Track(track_id, cls, keyframes, enabled, label, style, review, stats, changed_by)
 
 
 def _read_meta(r: Reader, m: Any, path: str) -> dict[str, Any]:

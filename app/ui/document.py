@@ -7,19 +7,29 @@ the main thread, and it announces every change with a signal that the widgets li
 * ``tracksChanged``: tracks were added, removed or edited (lanes, list, overlays repaint);
 * ``selectionChanged(list)``: the selected track ids;
 * ``frameChanged(int)``: the playhead moved;
-* ``dirtyChanged(bool)``: unsaved changes appeared or were saved.
+* ``dirtyChanged(bool)``: unsaved changes appeared or were saved;
+* ``hiddenChanged``: the set of tracks hidden from view changed (a view filter, not an edit);
+* ``message(str)``: a one-line note for the status bar (e.g. why an edit could not be made).
+
+Edits go through :meth:`Document.edit` / :meth:`Document.edit_tracks`: each is one undo command
+(:mod:`app.ui.commands`) holding the track list before and after, so undo is exact.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.core.edits import EditError, clone
 from app.core.project import MediaRef, Project
 from app.core.timebase import timecode
+from app.core.track import Track
 from app.media.probe import VideoInfo, is_image_path, probe
 
 PROJECT_SUFFIX = ".obscura.json"
@@ -31,6 +41,8 @@ class Document(QObject):
     selectionChanged = Signal(list)
     frameChanged = Signal(int)
     dirtyChanged = Signal(bool)
+    hiddenChanged = Signal()
+    message = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -42,6 +54,9 @@ class Document(QObject):
         self._frame = 0
         self._selection: list[str] = []
         self._dirty = False
+        self.operator = _default_operator()  # who edits (audit: a track's changed_by)
+        self.hidden: set[str] = set()  # track ids hidden from view (still redacted)
+        self.min_score = 0.0  # auto tracks whose max score is below this are hidden
 
     # -- media and project ------------------------------------------------------------------------
     @property
@@ -104,6 +119,8 @@ class Document(QObject):
         self.info = info
         self.project_path = project_path
         self.undo.clear()
+        self.hidden = set()
+        self.min_score = 0.0
         self._selection = []
         self._frame = 0
         self._dirty = False
@@ -118,6 +135,89 @@ class Document(QObject):
         self._dirty = True
         self.tracksChanged.emit()
         self.dirtyChanged.emit(True)
+
+    def edit(self, text: str, tracks: list[Track], merge_key: Hashable | None = None,
+             selection: list[str] | None = None, stamp: bool = True, styles: dict | None = None) -> None:
+        """Make ``tracks`` (and ``styles``) the project's, as one undo command named ``text``.
+
+        Tracks that are new objects (edited, added) get ``changed_by = operator`` (``stamp``)."""
+        from app.ui.commands import EditCommand, ProjectState
+
+        before = ProjectState.of(self.project)
+        if stamp:
+            old = {id(t) for t in before.tracks}
+            tracks = [t if id(t) in old or t.changed_by == self.operator else clone(t, changed_by=self.operator)
+                      for t in tracks]
+        after = ProjectState(tracks, self.project.styles if styles is None else styles)
+        self.undo.push(EditCommand(self, text, before, after, merge_key, selection))
+
+    def edit_tracks(self, text: str, ids: list[str], fn: Callable[[Track], Track | tuple | None],
+                    merge_key: Hashable | None = None, select_new: bool = False) -> bool:
+        """Apply ``fn`` to each track in ``ids`` as one undo command. ``fn`` returns the new track,
+        a tuple of tracks (a split), or None (delete). An :class:`EditError` becomes a status
+        message and nothing changes. True when something changed."""
+        ids = [i for i in ids if self.project.track(i) is not None]
+        if not ids:
+            self.message.emit("select a track first")
+            return False
+        out: list[Track] = []
+        new_ids: list[str] = []
+        changed = False
+        try:
+            for t in self.project.tracks:
+                if t.id not in ids:
+                    out.append(t)
+                    continue
+                r = fn(t)
+                if r is None:
+                    changed = True
+                    continue
+                parts = list(r) if isinstance(r, tuple) else [r]
+                changed = changed or len(parts) != 1 or parts[0] is not t
+                out.extend(parts)
+                new_ids.extend(p.id for p in parts)
+        except EditError as e:
+            self.message.emit(str(e))
+            return False
+        if changed:
+            selection = new_ids if select_new else [i for i in self._selection if i in {t.id for t in out}]
+            self.edit(text, out, merge_key, selection)
+        return changed
+
+    @contextmanager
+    def macro(self, text: str) -> Iterator[None]:
+        """Group the edits made inside into one undo step."""
+        self.undo.beginMacro(text)
+        try:
+            yield
+        finally:
+            self.undo.endMacro()
+
+    def _edited(self, selection: list[str] | None) -> None:
+        """Called by the undo commands after they changed the project."""
+        self.tracksChanged.emit()
+        if selection is not None:
+            self.set_selection(selection)
+        else:
+            self.set_selection(self._selection)  # drops ids that no longer exist
+
+    # -- view filter -----------------------------------------------------------------------------
+    def set_min_score(self, value: float) -> None:
+        """Hide (from the list, timeline and overlays) auto tracks whose max score is below
+        ``value``. Hidden tracks are still redacted; reject them to stop that."""
+        self.min_score = float(value)
+        hidden = set()
+        if value > 0:
+            for t in self.project.tracks:
+                best = t.stats.get("max_score", t.max_score)
+                if t.cls != "manual" and best is not None and best < value:
+                    hidden.add(t.id)
+        if hidden != self.hidden:
+            self.hidden = hidden
+            self.hiddenChanged.emit()
+
+    def is_hidden(self, track_id: str) -> bool:
+        return track_id in self.hidden
 
     @property
     def dirty(self) -> bool:
@@ -148,6 +248,13 @@ class Document(QObject):
         if ids != self._selection:
             self._selection = ids
             self.selectionChanged.emit(list(ids))
+
+
+def _default_operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
 
 
 def default_project_path(media_path: str) -> str:

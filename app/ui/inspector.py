@@ -235,7 +235,7 @@ class InspectorPanel(QWidget):
         f["title"].setText(t.id if n_sel == 1 else f"{t.id}  (+{n_sel - 1} more selected)")
         f["cls"].setText(f'<span style="color:{colors.class_color(t.cls).name()}">■</span> {t.cls}')
         f["label"].setText(t.label or "—")
-        f["state"].setText(f"{'enabled' if t.enabled else 'disabled'}, {t.review}")
+        f["state"].setText(f"{'enabled' if t.enabled else 'exempt (disabled)'}, {t.review.replace('_', ' ')}")
         if t.first_frame is not None:
             n = t.last_frame - t.first_frame + 1
             spans = len(t.spans())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.core.edits import ReviewRules
+from app.core.edits import is_untouched_auto as _auto
 from app.errors import ObscuraError
 from app.ui import autosave
 from app.ui.document import PROJECT_SUFFIX, Document
@@ -29,30 +31,6 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.mts *.m2ts *.ts *
 PROJECT_FILTER = f"Obscura projects (*{PROJECT_SUFFIX} *.json)"
 MAX_RECENT = 10
 AUTOSAVE_MS = 30_000
-
-
-class AnalysisCommand(QUndoCommand):
-    """The result of an analysis, undoable: it swaps untouched auto tracks for the new ones."""
-
-    def __init__(self, doc: Document, baseline: list, built: list):
-        super().__init__(f"Analysis ({len(built)} tracks)")
-        self.doc, self.baseline, self.built = doc, baseline, built
-        self.added: list[str] = []
-
-    def redo(self) -> None:
-        from app.pipelines.analyze import apply_tracks
-
-        _removed, self.added = apply_tracks(self.doc.project, self.built)
-        self.doc.tracksChanged.emit()
-
-    def undo(self) -> None:
-        for tid in self.added:
-            if self.doc.project.track(tid) is not None:
-                self.doc.project.remove_track(tid)
-        for t in self.baseline:
-            if self.doc.project.track(t.id) is None:
-                self.doc.project.add_track(t)
-        self.doc.tracksChanged.emit()
 
 
 class MainWindow(QMainWindow):
@@ -355,9 +333,7 @@ class MainWindow(QMainWindow):
     def start_analysis(self, confirm: bool = True) -> bool:
         if not self.doc.has_media or self.analysis_running():
             return False
-        from app.pipelines.analyze import _is_untouched_auto
-
-        auto = sum(1 for t in self.doc.project.tracks if _is_untouched_auto(t))
+        auto = sum(1 for t in self.doc.project.tracks if _auto(t))
         kept = len(self.doc.project.tracks) - auto
         if confirm and auto:
             r = QMessageBox.question(
@@ -397,28 +373,41 @@ class MainWindow(QMainWindow):
         self.worker.start()
         return True
 
+    def review_rules(self) -> ReviewRules:
+        """When a new auto track needs review (Settings: review/min_seconds, review/min_score_<cls>)."""
+        base = ReviewRules()
+        st = self.settings
+        scores = {c: float(st.value(f"review/min_score_{c}", base.threshold(c))) for c in ("face", "plate")}
+        return ReviewRules(float(st.value("review/min_seconds", base.min_seconds)), scores)
+
     def cancel_analysis(self) -> None:
         if self.analysis_running():
             self.analysis_label.setText("cancelling…")
             self.worker.cancel()
 
     def _apply_provisional(self, built: list) -> None:
+        """Show the tracks found so far (outside the undo stack; replaced by one command at the end)."""
         from app.pipelines.analyze import apply_tracks
 
-        removed, added = apply_tracks(self.doc.project, built)
-        if self._analysis_baseline is None:
-            self._analysis_baseline = removed  # the auto tracks that were there before this analysis
+        if self._analysis_baseline is None:  # the project as it was, and the undo position then
+            self._analysis_baseline = (list(self.doc.project.tracks), self.doc.undo.index())
+        removed, added = apply_tracks(self.doc.project, built, self.review_rules())
         self._provisional = added
         self.doc.tracksChanged.emit()
 
     def _restore_baseline(self) -> None:
-        for tid in self._provisional:
-            if self.doc.project.track(tid) is not None:
-                self.doc.project.remove_track(tid)
-        for t in self._analysis_baseline or []:
-            if self.doc.project.track(t.id) is None:
-                self.doc.project.add_track(t)
+        """Take the provisional tracks away again: the project exactly as before the analysis (or,
+        if the operator edited meanwhile, their edits with the provisional tracks removed)."""
+        tracks, undo_index = self._analysis_baseline
+        if self.doc.undo.index() == undo_index:
+            self.doc.project.tracks = list(tracks)
+        else:
+            provisional = set(self._provisional)
+            keep = [t for t in self.doc.project.tracks if t.id not in provisional]
+            have = {t.id for t in keep}
+            self.doc.project.tracks = keep + [t for t in tracks if t.id not in have and _auto(t)]
         self._provisional = []
+        self._analysis_baseline = None
         self.doc.tracksChanged.emit()
 
     def _on_analysis_progress(self, p) -> None:
@@ -444,14 +433,14 @@ class MainWindow(QMainWindow):
                 self._restore_baseline()
             self._finish_analysis_ui("analysis cancelled: nothing changed")
             return
-        baseline = self._analysis_baseline
-        if baseline is None:  # no provisional step happened: the baseline is what apply_tracks removes now
-            from app.pipelines.analyze import _is_untouched_auto
+        if self._analysis_baseline is not None:
+            self._restore_baseline()
+        from app.core.project import Project
+        from app.pipelines.analyze import apply_tracks
 
-            baseline = [t for t in self.doc.project.tracks if _is_untouched_auto(t)]
-        self.doc.undo.push(AnalysisCommand(self.doc, baseline, result.built))
-        self._provisional = []
-        self._analysis_baseline = None
+        after = Project(media=self.doc.project.media, tracks=list(self.doc.project.tracks))
+        apply_tracks(after, result.built, self.review_rules())
+        self.doc.edit(f"Analysis ({len(result.built)} tracks)", after.tracks, stamp=False)
         by = ", ".join(f"{n} {c}" for c, n in sorted(result.by_class.items())) or "nothing found"
         self._finish_analysis_ui(f"analysed {result.frames} frames: {by} ({result.seconds:.0f} s)")
         self.autosave_now()

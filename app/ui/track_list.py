@@ -37,7 +37,7 @@ COLUMNS = ("ID", "Class", "Start", "End", "Duration", "Keyframes", "Max score", 
  COL_REVIEW) = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # numbers for numeric columns, lower-case text otherwise
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
-REVIEW_COLORS = {"approved": "#51cf66", "rejected": "#fa5252", "flagged": "#ff922b"}
+REVIEW_COLORS = {"approved": "#51cf66", "rejected": "#fa5252", "needs_review": "#ff922b"}
 _NUMERIC = {COL_START, COL_END, COL_DURATION, COL_KEYFRAMES, COL_MAX, COL_MEAN}
 
 
@@ -228,7 +228,7 @@ class TrackTableModel(QAbstractTableModel):
         if col == COL_ENABLED:
             return None, int(t.enabled)
         if col == COL_REVIEW:
-            return t.review, REVIEW_STATES.index(t.review)
+            return t.review.replace("_", " "), REVIEW_STATES.index(t.review)
         text = t.id if col == COL_ID else t.cls
         return text, text.lower()
 
@@ -242,9 +242,11 @@ class TrackTableModel(QAbstractTableModel):
         return True
 
     def set_track_enabled(self, track: Track, enabled: bool) -> None:
-        """The one place the list edits a track (to become an undo command with the undo system)."""
-        track.enabled = enabled
-        self._doc.mark_changed()
+        """The one place the list edits a track: an undo command on the document's stack."""
+        from app.core.edits import clone
+
+        self._doc.edit_tracks("Redact track" if enabled else "Exempt track (keep visible)", [track.id],
+                              lambda t: clone(t, enabled=enabled))
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
@@ -279,7 +281,7 @@ class TrackFilterProxy(QSortFilterProxyModel):
 
 
 CLASS_FILTERS = (("All classes", None), ("Faces", "face"), ("Plates", "plate"), ("Manual", "manual"))
-STATE_FILTERS = (("All states", None), *((s.capitalize(), s) for s in REVIEW_STATES),
+STATE_FILTERS = (("All states", None), *((s.replace("_", " ").capitalize(), s) for s in REVIEW_STATES),
                  ("Enabled", "enabled"), ("Disabled", "disabled"))
 
 

@@ -28,7 +28,7 @@ TRACKED_COLOR = QColor("#c5cad3")
 REVIEW_COLORS = {
     "approved": QColor("#51cf66"),
     "rejected": QColor("#fa5252"),
-    "flagged": QColor("#ff922b"),
+    "needs_review": QColor("#ff922b"),
 }
 DIAMOND = 9  # px, the keyframe marker's size
 KEYFRAME_GAP = 8  # px: a keyframe this close to the last one drawn is skipped

@@ -1,0 +1,338 @@
+"""Click-to-track: follow one object from a keyframe, forward or backward, with an OpenCV tracker.
+
+TRACKER_DOC_PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from app.media.probe import VideoInfo
+from app.media.reader import VideoReader
+from app.pipelines.progress import CancelToken, Progress, RateMeter
+
+Box = tuple[float, float, float, float]
+
+TRACKERS = ("csrt", "kcf", "mil")
+_CLASS_NAMES = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
+_FALLBACK = "mil"  # in every OpenCV wheel (CSRT and KCF need opencv-contrib-python-headless)
+
+_TEMPLATE_SIDE = 48  # px: the confidence template's long side
+_MIN_WORK_SIDE = 24.0  # px: the box's short side is kept at least this large at the working scale
+_BACKWARD_BUDGET = 64 << 20  # bytes of decoded frames held at once when following backward
+_MAX_CHUNK = 96  # frames per backward chunk at most
+
+
+@dataclass(frozen=True)
+class FollowParams:
+    tracker: str = "csrt"  # "csrt" | "kcf" | "mil" (the first two need the opencv-contrib wheel)
+    min_confidence: float = 0.4  # stop when the confidence stays below this for `patience` frames
+    max_frames: int | None = None  # frames to follow past the start; None: to the range's end
+    context: float = 0.25  # the confidence search window: the box grown by this share per side
+    patience: int = 2  # consecutive low-confidence (or tracker-failed) frames that end the follow
+    template_rate: float = 0.1  # how fast the confidence template takes in confident patches
+    update_confidence: float = 0.6  # ... only patches at least this confident
+    work_long_side: int = 960  # frames larger than this are tracked downscaled (source pixels out)
+    min_visible: float = 0.5  # stop when less than this share of the box is inside the frame
+    max_scale_change: float = 6.0  # stop when the box's side grows or shrinks past this factor
+
+
+@dataclass
+class FollowResult:
+    boxes: dict[int, Box] = field(default_factory=dict)  # frame -> (x1, y1, x2, y2), source pixels
+    scores: dict[int, float] = field(default_factory=dict)  # frame -> confidence in [0, 1]
+    stopped: str = "end"  # "lost" | "end" | "limit" | "cancelled"
+    last_frame: int = -1  # the last frame with a box (the start frame when nothing followed)
+    tracker: str = ""  # the tracker that ran (the fallback's name when the chosen one is missing)
+    detail: str = ""  # why it stopped, in words (for the status line)
+
+
+# -- trackers ---------------------------------------------------------------------------------------
+def available_trackers() -> list[str]:
+    """The trackers this OpenCV build has (MIL always; CSRT and KCF with the contrib wheel)."""
+    return [name for name in TRACKERS if _factory(name) is not None]
+
+
+def _factory(name: str):
+    cls = _CLASS_NAMES.get(name)
+    if cls is None:
+        return None
+    make = getattr(cv2, cls + "_create", None)
+    if make is None and hasattr(cv2, cls):
+        make = getattr(getattr(cv2, cls), "create", None)
+    if make is None and hasattr(cv2, "legacy"):  # older contrib builds
+        make = getattr(cv2.legacy, cls + "_create", None)
+    return make
+
+
+def resolve_tracker(name: str) -> tuple[str, str]:
+    """(the tracker to use, a note when it is not the one asked for)."""
+    name = name.lower()
+    if name not in TRACKERS:
+        raise ValueError(f"unknown tracker '{name}' (choose {', '.join(TRACKERS)})")
+    if _factory(name) is not None:
+        return name, ""
+    return _FALLBACK, (
+        f"{name.upper()} is not in this OpenCV build (it needs opencv-contrib-python-headless); "
+        f"using {_FALLBACK.upper()}"
+    )
+
+
+def create_tracker(name: str):
+    make = _factory(name)
+    if make is None:
+        raise ValueError(f"tracker '{name}' is not available in this OpenCV build")
+    return make()
+
+
+# -- confidence -------------------------------------------------------------------------------------
+def _template_size(w: float, h: float) -> tuple[int, int]:
+    k = _TEMPLATE_SIDE / max(w, h, 1e-6)
+    return max(8, int(round(w * k))), max(8, int(round(h * k)))
+
+
+def _patch(gray: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int],
+           grow: float = 0.0) -> np.ndarray:
+    """The box (x, y, w, h), grown by ``grow`` of its size per side, resized so the box itself is
+    ``size``; the parts outside the frame are filled by replicating the edge."""
+    x, y, w, h = box
+    gx, gy = w * grow, h * grow
+    x1, y1 = int(np.floor(x - gx)), int(np.floor(y - gy))
+    x2, y2 = int(np.ceil(x + w + gx)), int(np.ceil(y + h + gy))
+    H, W = gray.shape[:2]
+    cx1, cy1, cx2, cy2 = max(0, x1), max(0, y1), min(W, x2), min(H, y2)
+    if cx2 <= cx1 or cy2 <= cy1:
+        crop = np.zeros((max(1, y2 - y1), max(1, x2 - x1)), np.uint8)
+    else:
+        crop = gray[cy1:cy2, cx1:cx2]
+        if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
+            crop = cv2.copyMakeBorder(crop, cy1 - y1, y2 - cy2, cx1 - x1, x2 - cx2, cv2.BORDER_REPLICATE)
+    out_w = max(size[0], int(round(size[0] * (x2 - x1) / max(w, 1e-6))))
+    out_h = max(size[1], int(round(size[1] * (y2 - y1) / max(h, 1e-6))))
+    shrink = out_w < crop.shape[1]
+    return cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+class _Confidence:
+    """Normalised cross-correlation of the tracked patch with the object's template.
+
+    Two templates: the start patch (fixed) and a running blend of confident patches (so slow
+    changes in pose and light are tolerated); the score is the better of the two, searched over a
+    window ``context`` larger than the box (so a box a little off the object still scores).
+    """
+
+    def __init__(self, gray: np.ndarray, box, params: FollowParams):
+        self.size = _template_size(box[2], box[3])
+        self.first = _patch(gray, box, self.size).astype(np.float32)
+        self.blend = self.first.copy()
+        self.params = params
+        self.flat = float(self.first.std()) < 2.0  # no texture: correlation means nothing
+
+    def score(self, gray: np.ndarray, box) -> float:
+        if self.flat:
+            return 1.0
+        search = _patch(gray, box, self.size, self.params.context).astype(np.float32)
+        best = -1.0
+        for tmpl in (self.first, self.blend):
+            if search.shape[0] < tmpl.shape[0] or search.shape[1] < tmpl.shape[1]:
+                continue
+            r = cv2.matchTemplate(search, tmpl, cv2.TM_CCOEFF_NORMED)
+            m = float(np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0).max())
+            best = max(best, m)
+        return float(min(1.0, max(0.0, best)))
+
+    def learn(self, gray: np.ndarray, box, conf: float) -> None:
+        if self.flat or conf < self.params.update_confidence:
+            return
+        a = self.params.template_rate
+        cv2.addWeighted(self.blend, 1.0 - a, _patch(gray, box, self.size).astype(np.float32), a, 0.0,
+                        dst=self.blend)
+
+
+# -- frames ---------------------------------------------------------------------------------------------
+def _work_scale(info: VideoInfo, box: Box, long_side: int) -> float:
+    s = min(1.0, long_side / max(info.width, info.height))
+    short = min(box[2] - box[0], box[3] - box[1])
+    if short * s < _MIN_WORK_SIDE:  # a small object: keep more pixels for the tracker
+        s = min(1.0, _MIN_WORK_SIDE / max(short, 1e-6))
+    return s
+
+
+def _converter(info: VideoInfo, scale: float):
+    if scale >= 1.0:
+        return (lambda f: f.to_bgr()), (info.width, info.height)
+    w = max(16, int(round(info.width * scale)))
+    h = max(16, int(round(info.height * scale)))
+    return (lambda f: f.to_bgr_scaled(w, h)), (w, h)
+
+
+def _forward(reader: VideoReader, first: int, last: int, convert) -> Iterator[tuple[int, np.ndarray]]:
+    for f in reader.frames(first, last + 1):
+        yield f.index, convert(f)
+
+
+def _backward(reader: VideoReader, first: int, last: int, convert, frame_bytes: int,
+              cancel: CancelToken | None) -> Iterator[tuple[int, np.ndarray]]:
+    """Frames ``first`` down to ``last`` (first >= last), decoded in forward chunks that start at a
+    keyframe where possible (each frame decoded once), at most a memory budget's worth at a time."""
+    info = reader.info
+    keys = sorted({info.index_of_pts(p) for p in info.keyframe_pts})
+    chunk = max(8, min(_MAX_CHUNK, _BACKWARD_BUDGET // max(1, frame_bytes)))
+    b = first
+    while b >= last:
+        k = bisect.bisect_right(keys, b) - 1
+        a = keys[k] if k >= 0 and b - keys[k] + 1 <= chunk else b - chunk + 1
+        a = max(a, last)
+        frames = []
+        for f in reader.frames(a, b + 1):
+            frames.append((f.index, convert(f)))
+            if cancel is not None and cancel.cancelled:
+                break
+        if cancel is not None and cancel.cancelled:
+            yield from reversed(frames[-1:])  # let the caller see the flag on its next check
+            return
+        yield from reversed(frames)
+        b = a - 1
+
+
+# -- the pipeline ---------------------------------------------------------------------------------------
+def _clip_box(box: Box, w: int, h: int) -> Box:
+    x1, y1, x2, y2 = box
+    return (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
+
+
+def follow(video_path: str, info: VideoInfo, start_frame: int, box: Box, direction: int = 1,
+           params: FollowParams = FollowParams(), cancel: CancelToken | None = None,
+           stop_frame: int | None = None) -> Generator[Progress, None, FollowResult]:
+    """Follow the object in ``box`` at ``start_frame`` forward (direction=1) or backward (-1).
+
+    Yields ``Progress`` (stage "follow"; ``partial`` is the latest ``(frame, box)``) and returns a
+    ``FollowResult``: one box per frame from the start frame (the given box, score 1) up to
+    ``stop_frame`` (inclusive; default the clip's last or first frame), ``params.max_frames``
+    frames past the start, the frame before the object was lost, or the cancel. The boxes of a
+    cancelled follow are the frames followed until then.
+    """
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be 1 or -1, got {direction}")
+    n = info.frame_count
+    if not 0 <= start_frame < n:
+        raise ValueError(f"start frame {start_frame} is outside the video (0..{n - 1})")
+    x1, y1, x2, y2 = _clip_box(tuple(float(v) for v in box), info.width, info.height)
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        raise ValueError(f"the box {tuple(box)} is empty or outside the frame")
+    tracker_name, note = resolve_tracker(params.tracker)
+
+    end = (n - 1 if direction > 0 else 0) if stop_frame is None else min(max(stop_frame, 0), n - 1)
+    if (end - start_frame) * direction < 0:
+        end = start_frame  # a stop frame on the wrong side: nothing to follow
+    span = abs(end - start_frame)
+    limit_hit = params.max_frames is not None and params.max_frames < span
+    if limit_hit:
+        span = max(0, params.max_frames)
+        end = start_frame + direction * span
+
+    result = FollowResult({start_frame: (x1, y1, x2, y2)}, {start_frame: 1.0}, "end", start_frame,
+                          tracker_name, note)
+    meter = RateMeter("follow", span)
+    if note:
+        yield Progress("follow", 0, span, message=note)
+    if span == 0:
+        result.stopped = "limit" if limit_hit else "end"
+        return result
+
+    scale = _work_scale(info, (x1, y1, x2, y2), params.work_long_side)
+    convert, (ww, wh) = _converter(info, scale)
+    start_wh = (x2 - x1) * scale, (y2 - y1) * scale
+
+    with VideoReader(video_path, info) as reader:
+        if direction > 0:
+            frames = _forward(reader, start_frame, end, convert)
+        else:
+            frames = _backward(reader, start_frame, end, convert, ww * wh * 3, cancel)
+        tracker = conf = None
+        pending: list[tuple[int, Box, float]] = []  # low-confidence frames, emitted if it recovers
+        done = 0
+        for index, image in frames:
+            if cancel is not None and cancel.cancelled:
+                result.stopped, result.detail = "cancelled", "cancelled"
+                break
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            if tracker is None:  # the start frame
+                rect = (x1 * scale, y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
+                irect = tuple(int(round(v)) for v in rect)
+                irect = (irect[0], irect[1], max(2, irect[2]), max(2, irect[3]))
+                tracker = create_tracker(tracker_name)
+                tracker.init(image, irect)
+                conf = _Confidence(gray, rect, params)
+                continue
+            ok, rect = tracker.update(image)
+            done += 1
+            reason = ""
+            score = 0.0
+            if ok:
+                rx, ry, rw, rh = (float(v) for v in rect)
+                reason = _sanity(rx, ry, rw, rh, ww, wh, start_wh, params)
+                if not reason:
+                    score = conf.score(gray, (rx, ry, rw, rh))
+            else:
+                rx = ry = rw = rh = 0.0
+            if reason:
+                result.stopped, result.detail = "lost", reason
+                break
+            if not ok or score < params.min_confidence:
+                if ok:
+                    pending.append((index, _to_source((rx, ry, rw, rh), scale, info), score))
+                else:
+                    pending.append((index, result.boxes[result.last_frame], 0.0))
+                if len(pending) >= params.patience:
+                    result.stopped = "lost"
+                    result.detail = ("the tracker lost the object" if not ok else
+                                     f"confidence fell below {params.min_confidence:g}")
+                    break
+            else:
+                for pi, pbox, ps in pending:
+                    result.boxes[pi], result.scores[pi] = pbox, ps
+                pending.clear()
+                result.boxes[index] = _to_source((rx, ry, rw, rh), scale, info)
+                result.scores[index] = round(score, 4)
+                result.last_frame = index
+                conf.learn(gray, (rx, ry, rw, rh), score)
+            p = meter.progress(done)
+            if p is not None:
+                yield Progress(p.stage, p.done, p.total, p.fps, p.eta_s, p.message,
+                               (result.last_frame, result.boxes[result.last_frame]))
+        else:
+            if pending:  # the range ended during a dip: keep those frames only if it was short
+                for pi, pbox, ps in pending:
+                    result.boxes[pi], result.scores[pi] = pbox, ps
+                result.last_frame = pending[-1][0]
+            result.stopped = "limit" if limit_hit else "end"
+    if result.stopped in ("end", "limit") and not result.detail:
+        result.detail = "reached the frame limit" if result.stopped == "limit" else "reached the end of the range"
+    yield Progress("follow", done, span, message=result.detail)
+    return result
+
+
+def _sanity(x: float, y: float, w: float, h: float, fw: int, fh: int, start_wh, params: FollowParams) -> str:
+    """Why the tracker's box can't be the object any more ("" when it can)."""
+    if not all(np.isfinite((x, y, w, h))) or w < 3 or h < 3:
+        return "the box collapsed"
+    k = max(w / max(start_wh[0], 1e-6), h / max(start_wh[1], 1e-6),
+            start_wh[0] / max(w, 1e-6), start_wh[1] / max(h, 1e-6))
+    if k > params.max_scale_change:
+        return "the box size changed implausibly"
+    vw = max(0.0, min(x + w, fw) - max(x, 0.0))
+    vh = max(0.0, min(y + h, fh) - max(y, 0.0))
+    if vw * vh < params.min_visible * w * h:
+        return "the object left the frame"
+    return ""
+
+
+def _to_source(rect, scale: float, info: VideoInfo) -> Box:
+    x, y, w, h = rect
+    return _clip_box((x / scale, y / scale, (x + w) / scale, (y + h) / scale), info.width, info.height)
