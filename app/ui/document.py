@@ -50,7 +50,7 @@ class Document(QObject):
         self.project_path: str | None = None
         self.info: VideoInfo | None = None
         self.undo = QUndoStack(self)
-        self.undo.cleanChanged.connect(lambda clean: self.dirtyChanged.emit(not clean or self._dirty))
+        self.undo.cleanChanged.connect(self._on_clean_changed)
         self._frame = 0
         self._selection: list[str] = []
         self._dirty = False
@@ -218,6 +218,9 @@ class Document(QObject):
 
     def is_hidden(self, track_id: str) -> bool:
         return track_id in self.hidden
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirtyChanged.emit(not clean or self._dirty)
 
     @property
     def dirty(self) -> bool:
