@@ -201,9 +201,12 @@ class InspectorPanel(QWidget):
             self.set_class_style(cls, new)
 
     def set_class_style(self, cls: str, new: RedactionStyle) -> None:
-        """The one place the inspector edits the project (to become an undo command)."""
-        self.doc.project.styles[cls] = new
-        self.doc.mark_changed()
+        """The one place the inspector edits the project: an undo command (a spin box's steps
+        in a row merge into one)."""
+        styles = dict(self.doc.project.styles)
+        styles[cls] = new
+        self.doc.edit(f"{cls.capitalize()} style", list(self.doc.project.tracks), merge_key=("style", cls),
+                      styles=styles)
 
     # -- refresh -----------------------------------------------------------------------------------
     def refresh(self) -> None:

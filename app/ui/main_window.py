@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
+        self._build_editing()
         self._restore_layout()
         self.doc.frameChanged.connect(self._update_position)
         self.doc.projectReplaced.connect(self._on_project_replaced)
@@ -162,6 +163,70 @@ class MainWindow(QMainWindow):
         for a in (self.act_open, self.act_save, None, self.act_analyze, self.act_cancel, None,
                   *self.mode_actions.values(), self.act_fit):
             tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _build_editing(self) -> None:
+        """Editing actions, the History panel, File ▸ Export and Help ▸ Keyboard Shortcuts."""
+        from PySide6.QtWidgets import QUndoView
+
+        from app.ui.edit_actions import EditActions
+        from app.ui.export_ui import ExportController
+
+        self.edit_actions = EditActions(self)
+        self.exporter = ExportController(self)
+        self.history = QUndoView(self.doc.undo)
+        self.history.setEmptyLabel("<project opened>")
+        self.history_dock = self._dock("History", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.inspector_dock.raise_()
+        self.act_export = self._action("&Export Redacted Video…", self.exporter.export_dialog, "Ctrl+E")
+        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        menus = {a.text(): a.menu() for a in self.menuBar().actions()}
+        file_menu = menus["&File"]
+        file_menu.insertAction(self.act_quit, self.act_export)
+        file_menu.insertSeparator(self.act_quit)
+        view_menu = menus["&View"]
+        view_menu.addAction(self.history_dock.toggleViewAction())
+        help_menu = menus["&Help"]
+        help_menu.insertAction(help_menu.actions()[0], self.act_shortcuts)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action with a shortcut, the transport's keys included."""
+        rows = []
+        seen = set()
+        for a in self.findChildren(QAction):
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+            text = a.text().replace("&", "")
+            if keys and (text, keys) not in seen:
+                seen.add((text, keys))
+                rows.append((text, keys))
+        transport = [("Play / pause", "Space"), ("Shuttle backward / stop / forward", "J, K, L"),
+                     ("Step one frame", "Left, Right"), ("Step one second", "Shift+Left, Shift+Right"),
+                     ("First / last frame", "Home, End"), ("Zoom timeline", "Ctrl+wheel")]
+        return sorted(rows) + transport
+
+    def show_shortcuts(self) -> None:
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem
+
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        rows = self.shortcut_rows()
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        for i, (text, keys) in enumerate(rows):
+            table.setItem(i, 0, QTableWidgetItem(text))
+            table.setItem(i, 1, QTableWidgetItem(keys))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dlg.reject)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        dlg.resize(560, 640)
+        self.shortcuts_dialog = dlg
+        dlg.show()
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -497,6 +562,10 @@ class MainWindow(QMainWindow):
         if self.analysis_running():
             self.worker.cancel()
             self.worker.wait(10000)
+        for w in (self.edit_actions.follow_worker, self.exporter.worker):
+            if w is not None and w.running:
+                w.cancel()
+                w.wait(10000)
         self._save_layout()
         autosave.clear(self.doc.media_path, self.doc.project_path)
         self.frames.close()

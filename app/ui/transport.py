@@ -82,6 +82,7 @@ class PlaybackController(QObject):
         self._clock = QElapsedTimer()
         self._anchor = 0
         self._moving = False  # True while the controller itself moves the playhead
+        self.loop: tuple[int, int] | None = None  # (first, last) frame played over and over
         self.shortcuts: list[QShortcut] = []
         doc.projectReplaced.connect(self.pause)
         doc.frameChanged.connect(self._on_frame_changed)
@@ -102,6 +103,7 @@ class PlaybackController(QObject):
 
     # -- commands ---------------------------------------------------------------------------------
     def play(self, speed: float = 1.0) -> None:
+        self.loop = None
         n = self.doc.frame_count
         if n <= 1 or speed == 0:
             self.pause()
@@ -118,7 +120,22 @@ class PlaybackController(QObject):
             self.provider.set_playing(True, 1 if speed > 0 else -1, abs(speed))
         self.stateChanged.emit()
 
+    def play_loop(self, first: int, last: int) -> None:
+        """Play ``first``..``last`` over and over (the review queue's "play its span in a loop").
+        Any other transport command ends the loop."""
+        last = max(first, min(last, self.doc.frame_count - 1))
+        self.pause()
+        self.loop = (first, last)
+        self._move(first)
+        self._speed = 1.0
+        self._restart_clock()
+        self._timer.start(max(4, min(20, int(500.0 / float(self.fps)))))
+        if self.provider is not None:
+            self.provider.set_playing(True, 1, 1.0)
+        self.stateChanged.emit()
+
     def pause(self) -> None:
+        self.loop = None
         was = self._speed != 0
         self._timer.stop()
         self._speed = 0.0
@@ -209,12 +226,21 @@ class PlaybackController(QObject):
 
     def _on_frame_changed(self, frame: int) -> None:
         if self.playing and not self._moving:
+            self.loop = None  # someone moved the playhead: a review loop ends, playback goes on
             self._restart_clock()  # someone moved the playhead while playing: go on from there
 
     def _tick(self) -> None:
         elapsed = Fraction(self._clock.nsecsElapsed(), 1_000_000_000)
         advance = math.floor(elapsed * self.fps * Fraction(abs(self._speed)).limit_denominator(1000))
         target = self._anchor + (advance if self._speed > 0 else -advance)
+        if self.loop is not None:
+            first, end = self.loop
+            if target > end or target < first:
+                self._move(first)
+                self._restart_clock()
+            elif target != self.doc.frame:
+                self._move(target)
+            return
         last = self.doc.frame_count - 1
         if (self._speed > 0 and target >= last) or (self._speed < 0 and target <= 0):
             self._move(max(0, min(target, last)))

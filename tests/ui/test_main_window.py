@@ -13,64 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.media.reader import VideoReader
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """Autosaves go to a private data folder; the models stay where they are installed."""
-    from app.assets import models_dir
-
-    monkeypatch.setenv("OBSCURA_MODELS", str(models_dir()))
-    monkeypatch.setenv("OBSCURA_DATA", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
-@pytest.fixture(scope="module")
-def short_sample(tmp_path_factory):
-    """The first 40 frames of the sample clip (a face and a plate), written once."""
-    import av
-
-    from app.media.sample import write_sample
-
-    d = tmp_path_factory.mktemp("sample")
-    full = str(d / "sample.mp4")
-    write_sample(full)
-    out = str(d / "short.mp4")
-    src = av.open(full)
-    dst = av.open(out, "w")
-    vs = dst.add_stream("libx264", rate=src.streams.video[0].average_rate)
-    vs.width, vs.height, vs.pix_fmt = 1280, 720, "yuv420p"
-    vs.codec_context.options = {"preset": "ultrafast", "crf": "18"}
-    for i, f in enumerate(src.decode(video=0)):
-        if i >= 40:
-            break
-        nf = av.VideoFrame.from_ndarray(f.to_ndarray(format="bgr24"), format="bgr24")
-        nf.pts = i
-        dst.mux(vs.encode(nf))
-    dst.mux(vs.encode(None))
-    dst.close()
-    src.close()
-    return out
-
-
-@pytest.fixture
-def window(qtbot, data_dir):
-    from app.ui.main_window import MainWindow
-
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if win.analysis_running():
-        win.cancel_analysis()
-        win.worker.wait(20000)
-    win.doc._dirty = False
-    win.doc.undo.setClean()
-    win.close()
-
-
-def _wait_frame(qtbot, win, index):
-    qtbot.waitUntil(lambda: win.view.displayed_frame == index, timeout=10000)
+from tests.ui.conftest import wait_frame as _wait_frame
 
 
 def test_open_and_seek_by_keys_shows_exact_frames(qtbot, window, short_sample):
