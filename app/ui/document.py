@@ -132,6 +132,8 @@ class Document(QObject):
     # -- changes from the UI ----------------------------------------------------------------------
     def mark_changed(self) -> None:
         """Call after changing the project outside an undo command (e.g. an analysis result)."""
+        if self.min_score > 0:
+            self.set_min_score(self.min_score)
         self._dirty = True
         self.tracksChanged.emit()
         self.dirtyChanged.emit(True)
@@ -195,6 +197,8 @@ class Document(QObject):
 
     def _edited(self, selection: list[str] | None) -> None:
         """Called by the undo commands after they changed the project."""
+        if self.min_score > 0:
+            self.set_min_score(self.min_score)  # new or edited tracks obey the score filter too
         self.tracksChanged.emit()
         if selection is not None:
             self.set_selection(selection)
@@ -215,6 +219,8 @@ class Document(QObject):
         if hidden != self.hidden:
             self.hidden = hidden
             self.hiddenChanged.emit()
+            if any(i in hidden for i in self._selection):
+                self.set_selection([i for i in self._selection if i not in hidden])
 
     def is_hidden(self, track_id: str) -> bool:
         return track_id in self.hidden

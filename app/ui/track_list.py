@@ -1,5 +1,9 @@
 """The track list: a sortable, filterable table of the project's tracks, its selection linked to
-the document's (and so to the timeline and the viewport)."""
+the document's (and so to the timeline and the viewport).
+
+Under the filter bar, a score filter: "Hide below score" sets ``doc.min_score`` (auto tracks whose
+best score is lower are hidden from the list, the timeline and the overlays, but still redacted),
+and "Reject hidden" rejects them, as one undo step."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
+    QSlider,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -201,7 +207,7 @@ class TrackTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_REVIEW and t.review in REVIEW_COLORS:
                 return QColor(REVIEW_COLORS[t.review])
-            if not t.enabled:
+            if not t.enabled or t.review == "rejected":
                 return style.MUTED_TEXT
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -250,13 +256,15 @@ class TrackTableModel(QAbstractTableModel):
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
-    """Filters by class, by state (a review state, "enabled" or "disabled") and by text."""
+    """Filters by class, by state (a review state, "enabled" or "disabled"), by text, and leaves
+    out the ``hidden`` track ids (the document's score filter)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.cls: str | None = None
         self.state: str | None = None
         self.text = ""
+        self.hidden: frozenset[str] = frozenset()
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -265,8 +273,17 @@ class TrackFilterProxy(QSortFilterProxyModel):
         self.cls, self.state, self.text = cls, state, text.strip().lower()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def set_hidden(self, ids) -> None:
+        ids = frozenset(ids)
+        if ids != self.hidden:
+            self.beginFilterChange()
+            self.hidden = ids
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         t = self.sourceModel().track(source_row)
+        if t.id in self.hidden:
+            return False
         if self.cls and t.cls != self.cls:
             return False
         if self.state == "enabled":
@@ -306,6 +323,20 @@ class TrackListPanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setStyleSheet(f"color: {style.MUTED_TEXT.name()}")
 
+        # The score filter: one row under the filter bar.
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setRange(0, 100)
+        self.score_slider.setPageStep(5)
+        self.score_slider.setToolTip("Hide auto tracks whose best detection score is below this "
+                                     "(they are still redacted until rejected)")
+        self.score_label = QLabel("0.00")
+        self.score_label.setMinimumWidth(self.score_label.fontMetrics().horizontalAdvance("0.00") + 4)
+        self.hidden_label = QLabel()
+        self.hidden_label.setStyleSheet(f"color: {style.MUTED_TEXT.name()}")
+        self.reject_button = QPushButton("Reject hidden")
+        self.reject_button.setToolTip("Mark the hidden low-score tracks as rejected (not redacted), "
+                                      "as one undo step")
+
         self.view = v = QTableView()
         v.setModel(self.proxy)
         v.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -332,10 +363,18 @@ class TrackListPanel(QWidget):
         bar.addWidget(self.class_combo)
         bar.addWidget(self.state_combo)
         bar.addWidget(self.count_label)
+        score_bar = QHBoxLayout()
+        score_bar.setContentsMargins(0, 0, 0, 0)
+        score_bar.addWidget(QLabel("Hide below score"))
+        score_bar.addWidget(self.score_slider, 1)
+        score_bar.addWidget(self.score_label)
+        score_bar.addWidget(self.hidden_label)
+        score_bar.addWidget(self.reject_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
         lay.addLayout(bar)
+        lay.addLayout(score_bar)
         lay.addWidget(v)
 
         self.search_edit.textChanged.connect(self._apply_filters)
@@ -349,6 +388,12 @@ class TrackListPanel(QWidget):
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
+        self.score_slider.valueChanged.connect(self._on_score_slider)
+        self.reject_button.clicked.connect(self.reject_hidden)
+        doc.hiddenChanged.connect(self._on_hidden_changed)
+        doc.projectReplaced.connect(self._on_hidden_changed)
+        doc.tracksChanged.connect(self._update_hidden_count)
+        self._on_hidden_changed()
         self._update_count()
         self._select_ids(doc.selection)
 
@@ -375,6 +420,57 @@ class TrackListPanel(QWidget):
     def _update_count(self, *args) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count_label.setText(f"{total} tracks" if shown == total else f"{shown} of {total} tracks")
+
+    # -- score filter ------------------------------------------------------------------------------
+    def set_min_score(self, value: float) -> None:
+        """Move the "Hide below score" slider to ``value`` (0..1), as the user would."""
+        self.score_slider.setValue(round(value * 100))
+
+    def _on_score_slider(self, value: int) -> None:
+        self.score_label.setText(f"{value / 100:.2f}")
+        if round(self.doc.min_score * 100) != value:
+            self.doc.set_min_score(value / 100)
+
+    def _on_hidden_changed(self) -> None:
+        """``doc.hidden`` or ``doc.min_score`` changed (here or elsewhere): refilter, sync the slider."""
+        value = round(self.doc.min_score * 100)
+        if self.score_slider.value() != value:
+            self.score_slider.blockSignals(True)
+            self.score_slider.setValue(value)
+            self.score_slider.blockSignals(False)
+        self.score_label.setText(f"{value / 100:.2f}")
+        self._internal += 1
+        try:
+            self.proxy.set_hidden(self.doc.hidden)
+        finally:
+            self._internal -= 1
+        self._select_ids(self.doc.selection, scroll=False)
+        self._update_count()
+        self._update_hidden_count()
+
+    def hidden_tracks(self) -> list[Track]:
+        """The project's tracks the score filter hides, in project order."""
+        hidden = self.doc.hidden
+        return [t for t in self.doc.project.tracks if t.id in hidden] if hidden else []
+
+    def _update_hidden_count(self, *args) -> None:
+        hidden = self.hidden_tracks()
+        todo = sum(t.review != "rejected" for t in hidden)
+        self.hidden_label.setText(f"{len(hidden)} hidden")
+        self.hidden_label.setToolTip(f"{todo} of them not rejected yet" if hidden else "")
+        self.reject_button.setEnabled(todo > 0)
+
+    def reject_hidden(self) -> int:
+        """Reject every hidden track not rejected yet, as one undo step; returns how many."""
+        from app.core.edits import clone
+
+        ids = [t.id for t in self.hidden_tracks() if t.review != "rejected"]
+        if not ids:
+            return 0
+        n = len(ids)
+        with self.doc.macro(f"Reject {n} low-score track{'s' if n != 1 else ''}"):
+            self.doc.edit_tracks("Reject low-score tracks", ids, lambda t: clone(t, review="rejected"))
+        return n
 
     # -- selection ---------------------------------------------------------------------------------
     def _begin_internal(self, *args) -> None:

@@ -2,8 +2,12 @@
 
 * click or drag in the ruler, the thumbnail strip or the empty area below the lanes: seek (a
   click below the lanes also clears the selection);
-* click a lane (its label or its bars): select its track; Ctrl+click toggles it in the
-  selection, Shift+click selects the range of lanes from the last one clicked;
+* click a lane (its label or its bars): select its track (a click in the bars also seeks there);
+  Ctrl+click toggles it in the selection, Shift+click selects the range of lanes from the last one
+  clicked (Ctrl+Shift+click adds that range);
+* drag the body of a span: move the whole track in time; drag within a few px of a span's left or
+  right edge: trim or extend that span. One drag is one undo step; Esc during a drag cancels it.
+  Dragging where a lane has no span scrubs;
 * double-click a span: select its track and jump to the span's first frame;
 * Ctrl+wheel: zoom, keeping the frame under the mouse in place; Shift+wheel, a horizontal wheel,
   the wheel over the ruler, or the wheel when all lanes fit: scroll in time; otherwise the wheel
@@ -13,13 +17,55 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QToolTip
+
+from app.core.edits import set_end, set_start, shift
+from app.core.track import Track
+
+EDGE_PX = 5  # a press this close to a span's edge trims it
+DRAG_PX = 3  # the mouse must move this far (Manhattan) before a press becomes a drag
+
+MOVE, TRIM_START, TRIM_END = "move", "start", "end"
+_TEXT = {MOVE: "Move span", TRIM_START: "Trim span start", TRIM_END: "Trim span end"}
+_CURSOR = {MOVE: Qt.CursorShape.OpenHandCursor, TRIM_START: Qt.CursorShape.SizeHorCursor,
+           TRIM_END: Qt.CursorShape.SizeHorCursor}
+_EXTEND = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+@dataclass(slots=True)
+class SpanHandle:
+    """What a press at a point of a lane grabs: ``mode`` (MOVE, TRIM_START or TRIM_END) of the
+    span ``start..end`` (inclusive) of track ``track_id``; ``lo..hi`` bound the edge being moved
+    (the neighbouring spans, the clip)."""
+
+    mode: str
+    track_id: str
+    start: int
+    end: int
+    lo: int
+    hi: int
+
+
+@dataclass(slots=True)
+class _Press:
+    """A left press in a lane's bars, until release: a click, or a drag once it moved DRAG_PX."""
+
+    pos: QPointF
+    handle: SpanHandle | None
+    track: Track  # the track as it was at the press: every step of the drag edits this one
+    serial: int
+    active: bool = False
+    applied: int = 0  # the frame delta last applied
 
 
 class TimelineInput:
     """Event handlers; relies on the geometry helpers of :class:`TimelineWidget`."""
+
+    _press: _Press | None = None
+    _drag_serial = 0
 
     def _seek_to(self, x: float) -> None:
         self.doc.set_frame(self.frame_at_x(x))
@@ -27,15 +73,24 @@ class TimelineInput:
     def _in_time_area(self, x: float) -> bool:
         return self.LABEL_W <= x < self.LABEL_W + self._view_w()
 
+    # -- press, drag, release ------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         pos = event.position()
+        mods = event.modifiers()
+        self._press = None
         row = self._row_at(pos.y())
         if row is not None and pos.x() < self.LABEL_W + self._view_w():
-            self._select_row(row, event.modifiers())
+            self._select_row(row, mods)
+            if self._in_time_area(pos.x()) and not mods & _EXTEND:
+                TimelineInput._drag_serial += 1
+                self._press = _Press(QPointF(pos), self.span_handle_at(pos.x(), pos.y()), self._tracks[row],
+                                     TimelineInput._drag_serial)
+                if self._press.handle is not None and self._press.handle.mode == MOVE:
+                    self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._in_time_area(pos.x()) and pos.y() < self.HEADER_H + self._lanes_h():
-            if pos.y() >= self.HEADER_H and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            if pos.y() >= self.HEADER_H and not mods & Qt.KeyboardModifier.ControlModifier:
                 self.doc.set_selection([])
             self._scrubbing = True
             self._seek_to(pos.x())
@@ -44,42 +99,136 @@ class TimelineInput:
     def _select_row(self, row: int, mods) -> None:
         tid = self._tracks[row].id
         sel = self.doc.selection
-        if mods & Qt.KeyboardModifier.ControlModifier:
+        anchor = self._row_of.get(self._anchor_id) if self._anchor_id is not None else None
+        if mods & Qt.KeyboardModifier.ShiftModifier and anchor is not None:
+            a, b = sorted((anchor, row))
+            rng = [t.id for t in self._tracks[a:b + 1]]
+            if mods & Qt.KeyboardModifier.ControlModifier:
+                sel = sel + [t for t in rng if t not in sel]
+            else:
+                sel = rng
+        elif mods & Qt.KeyboardModifier.ControlModifier:
             sel = [t for t in sel if t != tid] if tid in sel else sel + [tid]
-            self._anchor_row = row
-        elif mods & Qt.KeyboardModifier.ShiftModifier and self._anchor_row is not None:
-            a, b = sorted((self._anchor_row, row))
-            sel = [t.id for t in self._tracks[a:b + 1]]
+            self._anchor_id = tid
         else:
             sel = [tid]
-            self._anchor_row = row
+            self._anchor_id = tid
         self.doc.set_selection(sel)
 
     def mouseMoveEvent(self, event) -> None:
+        pos = event.position()
+        press = self._press
         if self._scrubbing:
-            x = min(max(event.position().x(), self.LABEL_W), self.LABEL_W + self._view_w() - 1)
+            x = min(max(pos.x(), self.LABEL_W), self.LABEL_W + self._view_w() - 1)
             self._seek_to(x)
-            event.accept()
+        elif press is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            if not press.active:
+                if (pos - press.pos).manhattanLength() < DRAG_PX:
+                    return event.accept()
+                press.active = True
+                if press.handle is None:  # a drag where the lane shows nothing: scrub
+                    self._press = None
+                    self._scrubbing = True
+                    return self.mouseMoveEvent(event)
+            self._drag_to(pos.x())
+        elif not event.buttons():
+            self._update_cursor(pos.x(), pos.y())
+            return super().mouseMoveEvent(event)
         else:
-            super().mouseMoveEvent(event)
+            return super().mouseMoveEvent(event)
+        event.accept()
+
+    def _drag_to(self, x: float) -> None:
+        """Apply the drag of ``self._press`` to the mouse at ``x``: the total delta since the press,
+        to the track as it was at the press, merged into the drag's one undo command."""
+        press, h = self._press, self._press.handle
+        delta = round((x - press.pos.x()) / self._zoom)
+        if h.mode == MOVE:
+            n, t = self.doc.frame_count, press.track
+            delta = max(-(t.first_frame or 0), min(delta, (n - 1 - (t.last_frame or 0)) if n else delta))
+        elif h.mode == TRIM_START:
+            delta = max(h.lo, min(h.start + delta, h.hi)) - h.start
+        else:
+            delta = max(h.lo, min(h.end + delta, h.hi)) - h.end
+        if delta == press.applied:
+            return
+        if self.doc.project.track(h.track_id) is None:  # gone under the drag (e.g. undone)
+            self._press = None
+            return
+        if delta == 0:  # back where it started: take the drag's step back rather than stack a no-op
+            self._take_back(press)
+            return
+        orig = press.track
+        if h.mode == MOVE:
+            def fn(_t, n=self.doc.frame_count):
+                return shift(orig, delta, n)
+        elif h.mode == TRIM_START:
+            def fn(_t, f=h.start + delta):
+                return set_start(orig, f)
+        else:
+            def fn(_t, f=h.end + delta):
+                return set_end(orig, f)
+        if self.doc.edit_tracks(_TEXT[h.mode], [h.track_id], fn, merge_key=self._drag_key(press)):
+            press.applied = delta
+
+    @staticmethod
+    def _drag_key(press: _Press) -> tuple:
+        return ("span", press.handle.track_id, press.serial)
 
     def mouseReleaseEvent(self, event) -> None:
+        press, self._press = self._press, None
         if self._scrubbing:
             self._scrubbing = False
             self.ensure_frame_visible(self.doc.frame)
+        elif press is not None and not press.active and event.button() == Qt.MouseButton.LeftButton:
+            self._seek_to(press.pos.x())  # a click in a lane: select (on press) and seek
+        pos = event.position()
+        self._update_cursor(pos.x(), pos.y())
         super().mouseReleaseEvent(event)
+
+    def cancel_drag(self) -> bool:
+        """Stop a span drag in progress and take back what it changed; True if one was."""
+        press, self._press = self._press, None
+        if press is None or not press.active:
+            self._press = press
+            return False
+        self._take_back(press)
+        self.unsetCursor()
+        return True
+
+    def _take_back(self, press: _Press) -> None:
+        """Undo what the drag of ``press`` changed (its one command, on top of the stack)."""
+        from app.ui.commands import EditCommand
+
+        stack = self.doc.undo
+        top = stack.command(stack.index() - 1) if stack.index() > 0 else None
+        if press.applied and isinstance(top, EditCommand) and top.merge_key == self._drag_key(press):
+            stack.undo()
+        press.applied = 0
+
+    def _update_cursor(self, x: float, y: float) -> None:
+        h = self.span_handle_at(x, y)
+        shape = Qt.CursorShape.ArrowCursor if h is None else _CURSOR[h.mode]
+        if shape != self.cursor().shape():
+            if h is None:
+                self.unsetCursor()
+            else:
+                self.setCursor(shape)
 
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position()
         row = self._row_at(pos.y())
         if row is None or not self._in_time_area(pos.x()):
             return self.mousePressEvent(event)
+        self._press = None
         span = self.span_at(pos.x(), pos.y())
         if span is not None:
             self.doc.set_selection([self._tracks[row].id])
+            self._anchor_id = self._tracks[row].id
             self.doc.set_frame(span[0])
         event.accept()
 
+    # -- hit tests -----------------------------------------------------------------------------------
     def span_at(self, x: float, y: float) -> tuple[int, int] | None:
         """The span (inclusive frames) drawn under the point, with a few px of slack."""
         row = self._row_at(y)
@@ -92,6 +241,42 @@ class TimelineInput:
             return data.starts[i], data.ends[i]
         return None
 
+    def span_handle_at(self, x: float, y: float) -> SpanHandle | None:
+        """What a press at the point would drag: a span's body (MOVE) or one of its edges (within
+        EDGE_PX of it, less inside a narrow span); None off the spans."""
+        row = self._row_at(y)
+        if row is None or not self._in_time_area(x):
+            return None
+        data = self._data(self._tracks[row])
+        starts, ends = data.starts, data.ends
+        n = self.doc.frame_count
+        i = bisect_left(ends, self._cell_at_x(x - EDGE_PX))
+        best: tuple[float, str, int] | None = None
+        while i < len(starts) and starts[i] <= self._cell_at_x(x + EDGE_PX):
+            x0, x1 = self.x_of_frame(starts[i]), self.x_of_frame(ends[i] + 1)
+            inner = min(EDGE_PX, (x1 - x0) / 3)
+            if x0 + inner < x < x1 - inner:
+                best = (-1.0, MOVE, i)  # inside the body: it wins
+                break
+            for mode, edge in ((TRIM_START, x0), (TRIM_END, x1)):
+                d = abs(x - edge)
+                inside = x0 <= x <= x1
+                if (d <= inner if inside else d <= EDGE_PX) and (best is None or d < best[0]):
+                    best = (d, mode, i)
+            i += 1
+        if best is None:
+            return None
+        _d, mode, i = best
+        s, e = starts[i], ends[i]
+        if mode == TRIM_START:
+            lo, hi = (ends[i - 1] + 1 if i > 0 else 0), e
+        elif mode == TRIM_END:
+            lo, hi = s, (starts[i + 1] - 1 if i + 1 < len(starts) else max(e, n - 1))
+        else:
+            lo, hi = 0, max(e, n - 1)
+        return SpanHandle(mode, self._tracks[row].id, s, e, lo, hi)
+
+    # -- wheel and keys ------------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
         d = event.angleDelta()
         mods = event.modifiers()
@@ -110,7 +295,9 @@ class TimelineInput:
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        if key == Qt.Key.Key_Escape and self.cancel_drag():
+            pass
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.set_zoom(self._zoom * 1.5)
         elif key == Qt.Key.Key_Minus:
             self.set_zoom(self._zoom / 1.5)
@@ -136,9 +323,10 @@ class TimelineInput:
             return ""
         t = self._tracks[row]
         head = f"{t.id} ({t.cls}){' — ' + t.label if t.label else ''}"
-        state = f"{t.review}{'' if t.enabled else ', disabled'}"
+        state = f"{t.review.replace('_', ' ')}{'' if t.enabled else ', exempt (kept visible)'}"
         span = self.span_at(x, y)
         if span is None:
             return f"{head}\n{len(t.keyframes)} keyframes · {state}"
         a, b = span
-        return f"{head}\n{self.doc.timecode(a)} – {self.doc.timecode(b)} ({b - a + 1} frames) · {state}"
+        hint = "\ndrag to move the track, drag an edge to trim" if self._in_time_area(x) else ""
+        return f"{head}\n{self.doc.timecode(a)} – {self.doc.timecode(b)} ({b - a + 1} frames) · {state}{hint}"

@@ -1,5 +1,8 @@
 """One lane per track: its spans as rounded bars and its keyframes as diamonds.
 
+A disabled (exempt, "keep this person visible") track's bars are hatched, a rejected one's are
+drawn faint (:data:`REJECTED_OPACITY`); its label keeps the review mark.
+
 Drawing only touches what is visible: :class:`LaneData` keeps a track's spans and keyframe frames
 as sorted lists (rebuilt only when the track's keyframes tuple changes), the visible spans and
 keyframes are found by bisection, and spans or keyframes closer than a few pixels at the current
@@ -30,6 +33,7 @@ REVIEW_COLORS = {
     "rejected": QColor("#fa5252"),
     "needs_review": QColor("#ff922b"),
 }
+REJECTED_OPACITY = 0.35  # a rejected track's bars and keyframes are drawn this faint
 DIAMOND = 9  # px, the keyframe marker's size
 KEYFRAME_GAP = 8  # px: a keyframe this close to the last one drawn is skipped
 
@@ -114,7 +118,7 @@ class LanePainter:
         fm = p.fontMetrics()
         text_rect = rect.adjusted(10, 0, -18, 0)
         align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
-        p.setPen(style.TEXT if track.enabled else style.MUTED_TEXT)
+        p.setPen(style.TEXT if track.enabled and track.review != "rejected" else style.MUTED_TEXT)
         name = fm.elidedText(track.id, Qt.TextElideMode.ElideRight, int(text_rect.width()))
         p.drawText(text_rect, align, name)
         room = text_rect.width() - fm.horizontalAdvance(name) - 8
@@ -170,25 +174,31 @@ class LanePainter:
         if cur0 is not None:
             bars.append(QRectF(cur0, top + 3, max(3.0, cur1 - cur0), h - 6))
 
+        faint = lane_opacity(track)
+        if faint < 1.0:
+            p.save()
+            p.setOpacity(faint)
         if bars:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            if track.enabled:
-                fill = QColor(color)
-                fill.setAlpha(150 if selected else 105)
-                p.setBrush(fill)
-                p.setPen(QPen(style.SELECTED_COLOR if selected else color, 1.2 if selected else 1.0))
-            else:
-                hatch = QColor(color)
-                hatch.setAlpha(150)
-                p.setBrush(QBrush(hatch, Qt.BrushStyle.BDiagPattern))
-                edge = QColor(style.SELECTED_COLOR if selected else color)
-                edge.setAlpha(200 if selected else 120)
-                p.setPen(QPen(edge, 1.0, Qt.PenStyle.DashLine))
+            if not track.enabled:  # a faint fill under the hatch keeps the span readable
+                under = QColor(color)
+                under.setAlpha(45)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(under)
+                for r in bars:
+                    p.drawRoundedRect(r, 3, 3)
+            p.setBrush(span_brush(track, selected))
+            p.setPen(span_pen(track, selected))
             for r in bars:
                 p.drawRoundedRect(r, 3, 3)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self._paint_keyframes(p, track, data, top, h, first, last, origin, zoom, color)
+        if faint < 1.0:
+            p.restore()
 
+    def _paint_keyframes(self, p: QPainter, track: Track, data: LaneData, top: float, h: float,
+                         first: int, last: int, origin: float, zoom: float, color: QColor) -> None:
         # Keyframes: skip those within KEYFRAME_GAP px of the last one drawn.
         frames, kinds = data.frames, data.kinds
         if not frames:
@@ -210,3 +220,27 @@ class LanePainter:
                 break
             p.drawPixmap(QPointF(round(origin + f * zoom - half), round(cy)), pix[kinds[j]])
             j = bisect_left(frames, f + step, j + 1) if step > 1 else j + 1
+
+
+def span_brush(track: Track, selected: bool) -> QBrush:
+    """The brush of a track's span bars: the class colour, hatched for a disabled (exempt) track."""
+    color = style.class_color(track.cls)
+    if track.enabled:
+        color.setAlpha(150 if selected else 105)
+        return QBrush(color)
+    color.setAlpha(170)
+    return QBrush(color, Qt.BrushStyle.BDiagPattern)
+
+
+def span_pen(track: Track, selected: bool) -> QPen:
+    color = style.class_color(track.cls)
+    if track.enabled:
+        return QPen(style.SELECTED_COLOR if selected else color, 1.2 if selected else 1.0)
+    edge = QColor(style.SELECTED_COLOR if selected else color)
+    edge.setAlpha(200 if selected else 140)
+    return QPen(edge, 1.0, Qt.PenStyle.DashLine)
+
+
+def lane_opacity(track: Track) -> float:
+    """How opaque a track's bars and keyframes are drawn: faint once rejected."""
+    return REJECTED_OPACITY if track.review == "rejected" else 1.0

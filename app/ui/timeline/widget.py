@@ -1,4 +1,5 @@
-"""The timeline: ruler, thumbnail strip, one lane per track, playhead; zoom, scroll, seek, select.
+"""The timeline: ruler, thumbnail strip, one lane per track, playhead; zoom, scroll, seek, select,
+drag spans. Tracks in ``doc.hidden`` (the score filter) get no lane.
 
 Coordinates are the widget's own: ``x_of_frame(f)`` is the left edge of frame ``f`` (where the
 playhead stands when ``f`` is shown), ``frame_at_x(x)`` the nearest frame boundary. Only the
@@ -40,11 +41,12 @@ class TimelineWidget(TimelineInput, QWidget):
         self.doc = doc
         self._zoom = 1.0
         self._fit = True  # follow the widget's width until the user zooms
-        self._tracks: list = []
+        self._tracks: list = []  # the lanes: the project's tracks less doc.hidden
+        self._n_hidden = 0
         self._row_of: dict[str, int] = {}
         self._cache: dict[str, LaneData] = {}
         self._selected: set[str] = set()
-        self._anchor_row: int | None = None
+        self._anchor_id: str | None = None  # the lane last clicked (Shift+click extends from it)
         self._scrubbing = False
         self._playhead_x: float | None = None
         self._lanes = LanePainter()
@@ -55,6 +57,7 @@ class TimelineWidget(TimelineInput, QWidget):
         self._vbar.valueChanged.connect(self.update)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # the cursor shows what a press over a span would drag
         self.setMinimumSize(420, self.HEADER_H + 3 * self.LANE_H + self._sb())
         self._tc_font = QFont("DejaVu Sans Mono")
         self._tc_font.setStyleHint(QFont.StyleHint.Monospace)
@@ -63,6 +66,7 @@ class TimelineWidget(TimelineInput, QWidget):
         doc.tracksChanged.connect(self._on_tracks_changed)
         doc.selectionChanged.connect(self._on_selection_changed)
         doc.frameChanged.connect(self._on_frame_changed)
+        doc.hiddenChanged.connect(self._on_tracks_changed)
         self._on_project_replaced()
 
     # -- thumbnails --------------------------------------------------------------------------------
@@ -227,18 +231,22 @@ class TimelineWidget(TimelineInput, QWidget):
         self._cache.clear()
         self._strip.clear()
         self._fit = True
-        self._anchor_row = None
+        self._anchor_id = None
+        self._press = None
         self._selected = set(self.doc.selection)
         self._on_tracks_changed()
         self._hbar.setValue(0)
         self._vbar.setValue(0)
 
     def _on_tracks_changed(self) -> None:
-        self._tracks = list(self.doc.project.tracks)
+        hidden = self.doc.hidden
+        self._tracks = [t for t in self.doc.project.tracks if t.id not in hidden] if hidden \
+            else list(self.doc.project.tracks)
+        self._n_hidden = len(self.doc.project.tracks) - len(self._tracks)
         self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
         if len(self._cache) > len(self._row_of):
             self._cache = {k: v for k, v in self._cache.items() if k in self._row_of}
-        self._selected &= self._row_of.keys()
+        self._selected = set(self.doc.selection)
         self._update_ranges()
         self.update()
 
@@ -338,8 +346,8 @@ class TimelineWidget(TimelineInput, QWidget):
         p.setFont(self.font())
         p.setPen(style.MUTED_TEXT)
         n = len(self._tracks)
-        p.drawText(QRect(10, self.RULER_H, self.LABEL_W - 12, self.THUMB_H), Qt.AlignmentFlag.AlignVCenter,
-                   f"{n} track{'s' if n != 1 else ''}")
+        text = f"{n} track{'s' if n != 1 else ''}" + (f" · {self._n_hidden} hidden" if self._n_hidden else "")
+        p.drawText(QRect(10, self.RULER_H, self.LABEL_W - 12, self.THUMB_H), Qt.AlignmentFlag.AlignVCenter, text)
         p.setPen(style.GRID)
         p.drawLine(0, self.HEADER_H - 1, self.LABEL_W, self.HEADER_H - 1)
         p.drawLine(self.LABEL_W - 1, 0, self.LABEL_W - 1, self.HEADER_H)
