@@ -171,3 +171,39 @@ def test_exempt_track_stays_visible_in_the_export(qtbot, window, short_sample, t
             assert np.abs(a[y1 + 20:y2 - 20, x1 + 20:x2 - 20] - b[y1 + 20:y2 - 20, x1 + 20:x2 - 20]).mean() > 8
             x1, y1, x2, y2 = box_b
             assert np.abs(a[y1:y2, x1:x2] - b[y1:y2, x1:x2]).mean() < 3  # exempt: only coding noise
+
+
+@pytest.mark.slow
+def test_draw_a_polygon_mask_with_the_mouse_and_export_it(qtbot, window, short_sample, tmp_path):
+    from PySide6.QtCore import QPointF
+
+    _open_with_tracks(qtbot, window, short_sample, [])
+    view, vp = window.view, window.view.viewport()
+    window.doc.set_frame(10)
+    wait_frame(qtbot, window, 10)
+    window.edit_actions.label_combo.setCurrentIndex(window.edit_actions.label_combo.findData("badge"))
+    _key(qtbot, window, Qt.Key.Key_P)  # polygon tool
+    assert view.tool == "polygon"
+    corners = [(600, 250), (900, 260), (880, 520), (620, 500)]
+    pts = [view.scene_to_view(QPointF(x, y)) for x, y in corners]
+    for p in pts[:-1]:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=p)
+    qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pts[-1])  # double-click closes it
+    (track,) = window.doc.project.tracks
+    assert (track.cls, track.label, track.review) == ("manual", "badge", "approved")
+    assert track.spans() == [(10, 39)]  # from the playhead to the end of the clip
+    shape = track.shape_at(25)
+    assert shape.kind.value == "polygon" and len(shape.points) == 4
+    zoom = view.zoom
+    for (x, y), (gx, gy) in zip(corners, shape.points, strict=True):
+        assert abs(gx - x) <= 1.5 / zoom + 0.5 and abs(gy - y) <= 1.5 / zoom + 0.5
+    out = str(tmp_path / "poly.mp4")
+    assert window.exporter.start(out, confirm=False)
+    qtbot.waitUntil(lambda: not window.exporter.running(), timeout=60000)
+    with VideoReader(short_sample) as src, VideoReader(out) as dst:
+        for i, masked in ((5, False), (10, True), (39, True)):
+            a, b = src.read(i).to_bgr().astype(int), dst.read(i).to_bgr().astype(int)
+            inside = np.abs(a[300:460, 660:840] - b[300:460, 660:840]).mean()
+            outside = np.abs(a[50:200, 50:300] - b[50:200, 50:300]).mean()
+            assert outside < 3, i
+            assert (inside > 8) == masked, (i, inside)
