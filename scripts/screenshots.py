@@ -74,9 +74,61 @@ def main() -> None:
         path = os.path.join(args.out, name + ".jpg")
         img.save(path, "JPG", 88)
         print(f"wrote {path}")
+    _editing_shots(app, win, args)
     win.doc._dirty = False
     win.doc.undo.setClean()
     win.close()
+
+
+def _settle(app, win, frame: int, ms: int = 300) -> None:
+    deadline = time.time() + 10
+    while win.view.displayed_frame != frame and time.time() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    end = time.time() + ms / 1000
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _editing_shots(app, win, args) -> None:
+    """Editor II: a manual polygon mask being edited, and the review queue."""
+    from app.core.shapes import Shape
+    from app.ui.video_view import ViewMode
+
+    win.set_view_mode(ViewMode.ORIGINAL)
+    win.playback.pause()
+    w, h = win.doc.info.width, win.doc.info.height
+    # A polygon over the lower part of the frame (say, a document on a table), then tracked/edited.
+    frame = args.frame
+    win.doc.set_frame(frame)
+    win.edit_actions.label_combo.setCurrentIndex(win.edit_actions.label_combo.findData("document"))
+    win.edit_actions.set_tool("polygon")
+    poly = Shape.polygon([(0.12 * w, 0.74 * h), (0.55 * w, 0.70 * h), (0.62 * w, 0.86 * h), (0.30 * w, 0.93 * h),
+                          (0.08 * w, 0.85 * h)])
+    track = win.edit_actions.add_manual_mask(poly)
+    win.edit_actions.set_tool("select")
+    win.doc.set_selection([track.id])
+    win.view.fit()
+    _settle(app, win, frame)
+    img = _blur_faces(win, win.grab().toImage(), original_view=True)
+    path = os.path.join(args.out, "editor_manual_polygon.jpg")
+    img.save(path, "JPG", 88)
+    print(f"wrote {path}")
+    # The review queue: the track list filtered to what needs review, the next one selected.
+    panel = win.track_list
+    k = panel.state_combo.findData("needs_review")
+    if k >= 0:
+        panel.state_combo.setCurrentIndex(k)
+    target = win.edit_actions.next_to_review(1)
+    win.playback.pause()
+    if target is not None:
+        win.doc.set_frame(target.first_frame)
+        _settle(app, win, target.first_frame)
+    img = _blur_faces(win, win.grab().toImage(), original_view=True)
+    path = os.path.join(args.out, "editor_review_queue.jpg")
+    img.save(path, "JPG", 88)
+    print(f"wrote {path}{'' if target else ' (nothing needed review)'}")
 
 
 def _blur_faces(win, qimage, original_view: bool, split: bool = False):
@@ -100,13 +152,17 @@ def _blur_faces(win, qimage, original_view: bool, split: bool = False):
         view = win.view
         origin = view.mapTo(win, view.rect().topLeft())
         limit = win.doc.info.width * win.view._split if split else None  # only the original half
-        for _track, shape, _style in win.doc.project.masks_at(win.doc.frame):
+        vx1, vy1 = origin.x(), origin.y()
+        vx2, vy2 = vx1 + view.viewport().width(), vy1 + view.viewport().height()
+        for track, shape, _style in win.doc.project.masks_at(win.doc.frame):
+            if track.cls != "face":  # people's faces only (a drawn mask or a plate stays visible)
+                continue
             x1, y1, x2, y2 = shape.bbox
             if limit is not None:
                 x2 = min(x2, limit + 4)
             p1, p2 = view.mapFromScene(x1, y1), view.mapFromScene(x2, y2)
-            masks.append((Shape.rect(p1.x() + origin.x() + 4, p1.y() + origin.y() + 4,
-                                     p2.x() + origin.x() - 4, p2.y() + origin.y() - 4), hide))
+            masks.append((Shape.rect(max(vx1, p1.x() + origin.x() + 4), max(vy1, p1.y() + origin.y() + 4),
+                                     min(vx2, p2.x() + origin.x() - 4), min(vy2, p2.y() + origin.y() - 4)), hide))
     tl = win.timeline
     strip = tl._strip_rect()
     o = tl.mapTo(win, strip.topLeft())
