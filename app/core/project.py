@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from app.core.audio import AudioMute
 from app.core.shapes import Shape
 from app.core.style import DEFAULT_STYLES, RedactionStyle
 from app.core.track import REVIEW_STATES, Keyframe, KeyframeSource, Track
 
 __all__ = [
     "REVIEW_STATES",
+    "AudioMute",
     "Keyframe",
     "KeyframeSource",
     "MediaRef",
@@ -81,6 +83,7 @@ class Project:
     tracks: list[Track] = field(default_factory=list)
     styles: dict[str, RedactionStyle] = field(default_factory=_default_styles)
     meta: dict[str, Any] = field(default_factory=dict)
+    audio_mutes: list[AudioMute] = field(default_factory=list)  # soundtrack spans to silence or bleep
 
     # --- tracks -------------------------------------------------------------------------------
 

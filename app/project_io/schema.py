@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from app.core.audio import AudioMute
 from app.core.project import REVIEW_STATES, Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape, ShapeKind
 from app.core.style import RedactionMethod, RedactionStyle
@@ -77,6 +78,8 @@ def project_to_dict(p: Project, base_dir: str | os.PathLike[str] | None = None) 
         "media": media,
         "styles": {cls: style.to_dict() for cls, style in p.styles.items()},
         "tracks": [_track_to_dict(t) for t in p.tracks],
+        "audio_mutes": [{"id": a.id, "start": a.start, "end": a.end, "mode": a.mode, "label": a.label}
+                        for a in p.audio_mutes],
         "meta": dict(p.meta),
     }
 
@@ -139,7 +142,7 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
         )
     if version < 1:
         r.fail("version", f"unsupported version {version}")
-    r.no_unknown(d, {"format", "version", "media", "styles", "tracks", "meta"}, "")
+    r.no_unknown(d, {"format", "version", "media", "styles", "tracks", "audio_mutes", "meta"}, "")
 
     media_raw = d.get("media")
     media = None if media_raw is None else _read_media(r, media_raw, "media", base_dir)
@@ -161,8 +164,20 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
         seen[track.id] = i
         tracks.append(track)
 
+    mutes: list[AudioMute] = []
+    for i, a in enumerate(r.array(d.get("audio_mutes", []), "audio_mutes")):
+        path = f"audio_mutes[{i}]"
+        a = r.obj(a, path)
+        r.no_unknown(a, {"id", "start", "end", "mode", "label"}, path)
+        mid = r.string(r.required(a, "id", path), f"{path}.id", nonempty=True)
+        start = r.integer(r.required(a, "start", path), f"{path}.start", minimum=0)
+        end = r.integer(r.required(a, "end", path), f"{path}.end", minimum=0)
+        mode = r.string(a.get("mode", "silence"), f"{path}.mode")
+        label = r.string(a.get("label", ""), f"{path}.label")
+        with r.at(path):
+            mutes.append(AudioMute(mid, start, end, mode, label))
     meta = _read_meta(r, d.get("meta", {}), "meta")
-    p = Project(media=media, tracks=tracks, meta=meta)
+    p = Project(media=media, tracks=tracks, meta=meta, audio_mutes=mutes)
     if styles is not None:
         p.styles = styles
     return p

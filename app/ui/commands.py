@@ -23,21 +23,24 @@ from app.core.track import Track
 
 
 class ProjectState:
-    """The editable part of a project at one moment: its tracks (in order) and class styles."""
+    """The editable part of a project at one moment: its tracks (in order), class styles and
+    audio mutes."""
 
-    __slots__ = ("styles", "tracks")
+    __slots__ = ("audio_mutes", "styles", "tracks")
 
-    def __init__(self, tracks: list[Track], styles: dict[str, RedactionStyle]):
+    def __init__(self, tracks: list[Track], styles: dict[str, RedactionStyle], audio_mutes=()):
         self.tracks = tuple(tracks)
         self.styles = dict(styles)
+        self.audio_mutes = tuple(audio_mutes)
 
     @classmethod
     def of(cls, project: Project) -> ProjectState:
-        return cls(project.tracks, project.styles)
+        return cls(project.tracks, project.styles, project.audio_mutes)
 
     def apply_to(self, project: Project) -> None:
         project.tracks = list(self.tracks)
         project.styles = dict(self.styles)
+        project.audio_mutes = list(self.audio_mutes)
 
 
 class EditCommand(QUndoCommand):

@@ -139,7 +139,8 @@ class Document(QObject):
         self.dirtyChanged.emit(True)
 
     def edit(self, text: str, tracks: list[Track], merge_key: Hashable | None = None,
-             selection: list[str] | None = None, stamp: bool = True, styles: dict | None = None) -> None:
+             selection: list[str] | None = None, stamp: bool = True, styles: dict | None = None,
+             audio_mutes: list | None = None) -> None:
         """Make ``tracks`` (and ``styles``) the project's, as one undo command named ``text``.
 
         Tracks that are new objects (edited, added) get ``changed_by = operator`` (``stamp``)."""
@@ -150,7 +151,8 @@ class Document(QObject):
             old = {id(t) for t in before.tracks}
             tracks = [t if id(t) in old or t.changed_by == self.operator else clone(t, changed_by=self.operator)
                       for t in tracks]
-        after = ProjectState(tracks, self.project.styles if styles is None else styles)
+        after = ProjectState(tracks, self.project.styles if styles is None else styles,
+                             self.project.audio_mutes if audio_mutes is None else audio_mutes)
         self.undo.push(EditCommand(self, text, before, after, merge_key, selection))
 
     def edit_tracks(self, text: str, ids: list[str], fn: Callable[[Track], Track | tuple | None],
