@@ -81,10 +81,20 @@ def _apply_style_overrides(project, args) -> None:
         raise ObscuraError(f"bad style option: {e}") from None
 
 
-def _run_export(project, input_path: str, args) -> int:
+LEAKS_FOUND_EXIT = 8  # --leak-check found more leak events at or above --leak-threshold than allowed
+
+
+def _run_export(project, input_path: str, args, detector=None, started=None) -> int:
+    """Export, then (by request) the leak check, then the audit report. ``detector``: the one the
+    analysis of this run used (None when the tracks came from a project file)."""
+    from datetime import UTC, datetime
+
     from app.pipelines.export import export
     from app.pipelines.progress import run
 
+    started = started or datetime.now(UTC)
+    if args.leak_stride < 1 or args.leak_max_events < 0:
+        raise ObscuraError("--leak-stride must be 1 or more and --leak-max-events 0 or more")
     _apply_style_overrides(project, args)
     settings = None if _is_image(input_path) else _settings(args)
     result = run(export(project, input_path, args.output, settings), _progress_printer(args.quiet))
@@ -97,7 +107,102 @@ def _run_export(project, input_path: str, args) -> int:
             f"{result.masked_frames} frames, {result.seconds:.1f} s",
             file=sys.stderr,
         )
+    leak = None
+    if args.leak_check:
+        leak = _run_leak_check(project, args, detector, frame_offset=(getattr(result, "frame_range", None) or (0,))[0])
+    if not args.no_report:
+        from app.pipelines.report import build_report, detector_facts, write_report
+
+        device = (detector.device.describe() if detector is not None
+                  else leak.device if leak is not None else "none (no detection in this run)")
+        report = build_report(
+            project, input_path, args.output, result, operator=_operator(args), started=started,
+            finished=datetime.now(UTC), device=device,
+            detector_config=detector_facts(detector) if detector is not None else None,
+            leak=leak, leak_gate=args.leak_threshold, leak_max_failing=args.leak_max_events,
+        )
+        json_path, html_path = write_report(report, args.output)
+        if not args.quiet:
+            print(f"wrote audit report {json_path} and {os.path.basename(html_path)}", file=sys.stderr)
+    if leak is not None and not leak.passed(args.leak_threshold, args.leak_max_events):
+        failing = leak.failing(args.leak_threshold)
+        print(f"obscura: leak check failed: {len(failing)} leak event(s) with score >= {args.leak_threshold:g} "
+              f"(allowed {args.leak_max_events})" + ("; the check was cancelled" if leak.cancelled else ""),
+              file=sys.stderr)
+        return LEAKS_FOUND_EXIT
     return 0
+
+
+def _operator(args) -> str:
+    if args.operator is not None:
+        return args.operator
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name from the OS: the report says "not set"
+        return ""
+
+
+def _detector_config(args):
+    from app.detection.detector import DetectorConfig
+
+    classes = getattr(args, "classes", ["face", "plate"])
+    return DetectorConfig(
+        device=args.device, faces="face" in classes, plates="plate" in classes,
+        face_threshold=getattr(args, "face_threshold", None), plate_threshold=getattr(args, "plate_threshold", None),
+        tiles=getattr(args, "tiles", "auto"),
+    )
+
+
+def _run_leak_check(project, args, detector=None, frame_offset: int = 0):
+    from app.pipelines.leakcheck import leak_check
+    from app.pipelines.progress import run
+
+    config = detector.config if detector is not None else _detector_config(args)
+    leak = run(leak_check(args.output, project, config=config, stride=args.leak_stride, frame_offset=frame_offset),
+               _progress_printer(args.quiet))
+    failing = {e.id for e in leak.failing(args.leak_threshold)}
+    for e in leak.events:
+        if not args.quiet or e.id in failing:
+            print(e.describe() + ("  [FAIL]" if e.id in failing else ""))
+    if not args.quiet:
+        print(f"leak check: {len(leak.leaks)} leak events ({len(failing)} with score >= {args.leak_threshold:g}), "
+              f"{len(leak.exempt)} exempt, {len(leak.rejected)} on rejected tracks; {leak.frames_checked} of "
+              f"{leak.frame_count} frames checked in {leak.seconds:.1f} s on {leak.device}", file=sys.stderr)
+    return leak
+
+
+def _add_report_args(p: argparse.ArgumentParser, device: bool) -> None:
+    from app.pipelines.leakcheck import DEFAULT_GATE
+
+    r = p.add_argument_group("audit report")
+    r.add_argument("--no-report", action="store_true",
+                   help="do not write OUTPUT.report.json and OUTPUT.report.html beside the output")
+    r.add_argument("--operator", help="operator name for the report (default: the OS user name)")
+    g = p.add_argument_group(
+        "leak check",
+        f"re-decode the output and look for faces and plates outside the masks (1.5x the analysis's "
+        f"resolution, 0.6x its thresholds); exits with code {LEAKS_FOUND_EXIT} when it finds leaks",
+    )
+    g.add_argument("--leak-check", action="store_true", help="run the leak check on the output after export")
+    g.add_argument("--leak-threshold", type=float, default=DEFAULT_GATE, metavar="SCORE",
+                   help=f"a leak event whose best score reaches this fails the check (default {DEFAULT_GATE:g}; "
+                        "weaker ones are listed only)")
+    g.add_argument("--leak-max-events", type=int, default=0, metavar="N",
+                   help="allow up to N failing leak events before exiting non-zero (default 0)")
+    g.add_argument("--leak-stride", type=int, default=1, metavar="K",
+                   help="check every K-th frame only (faster, less thorough; default 1: every frame)")
+    if device:
+        g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                       help="where the leak check's models run (auto: CUDA if it really works, else CPU)")
+
+
+EXIT_CODES = (
+    "exit codes: 0 success; 1 error; 2 input not found; 3 not a video / corrupt / unsupported; "
+    "4 output cannot be written; 5 bad project file; 6 models missing; "
+    f"{LEAKS_FOUND_EXIT} the leak check found leaks (--leak-check); 130 cancelled; 70 internal error"
+)
 
 
 def _is_image(path: str) -> bool:
@@ -167,7 +272,7 @@ def _detector(args):
     return det
 
 
-def _analyze_into(project, input_path: str, args):
+def _analyze_into(project, input_path: str, args, detector=None):
     from app.pipelines.analyze import analyze
     from app.pipelines.progress import run
 
@@ -179,7 +284,8 @@ def _analyze_into(project, input_path: str, args):
             raise ObscuraError(f"--range must be START:END frame numbers, got '{args.range}'") from None
         frame_range = (a, b)
     result = run(
-        analyze(project, input_path, _detector(args), stride=getattr(args, "stride", 1), frame_range=frame_range),
+        analyze(project, input_path, detector or _detector(args), stride=getattr(args, "stride", 1),
+                frame_range=frame_range),
         _progress_printer(args.quiet),
     )
     if result.cancelled:
@@ -205,15 +311,20 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_process(args) -> int:
+    from datetime import UTC, datetime
+
     from app.core.project import Project
     from app.project_io import load_project
 
+    started = datetime.now(UTC)
+    detector = None
     if args.project:
         project = load_project(args.project)
     else:
         project = Project()
-        _analyze_into(project, args.input, args)
-    return _run_export(project, args.input, args)
+        detector = _detector(args)
+        _analyze_into(project, args.input, args, detector)
+    return _run_export(project, args.input, args, detector=detector, started=started)
 
 
 def cmd_models(args) -> int:
@@ -313,21 +424,25 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("-q", "--quiet", action="store_true")
     ss.set_defaults(func=cmd_sample)
 
-    se = sub.add_parser("export", help="render a project's masks into a redacted copy of its video")
+    se = sub.add_parser("export", help="render a project's masks into a redacted copy of its video",
+                        epilog=EXIT_CODES)
     se.add_argument("project", help="project file (.obscura.json)")
     se.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv) or image")
     se.add_argument("--input", help="the source video, if it moved since the project was saved")
     se.add_argument("-q", "--quiet", action="store_true")
     _add_encode_args(se)
+    _add_report_args(se, device=True)
     se.set_defaults(func=cmd_export)
 
-    pr = sub.add_parser("process", help="detect, track and redact a video or photo in one step")
+    pr = sub.add_parser("process", help="detect, track and redact a video or photo in one step",
+                        epilog=EXIT_CODES)
     pr.add_argument("input", help="video, or a JPEG/PNG photo")
     pr.add_argument("-o", "--output", required=True, help="output of the same kind as the input")
     pr.add_argument("--project", help="take the tracks from this project file instead of detecting")
     pr.add_argument("-q", "--quiet", action="store_true")
     _add_detect_args(pr)
     _add_encode_args(pr)
+    _add_report_args(pr, device=False)
     pr.set_defaults(func=cmd_process)
 
     sa = sub.add_parser("analyze", help="detect and track faces and plates; write a project file")
