@@ -51,7 +51,7 @@ def _add_encode_args(p: argparse.ArgumentParser) -> None:
                    help="copy audio packets unchanged (default), re-encode to AAC, or drop audio")
     s = p.add_argument_group("redaction style (overrides the project's styles for every class)")
     s.add_argument("--method", choices=["gaussian", "pixelate", "solid"], help="redaction effect")
-    s.add_argument("--strength", type=float, help="0-100 (default 70)")
+    s.add_argument("--strength", type=float, help="0-100 (default 80)")
     s.add_argument("--margin", type=float, help="grow each mask by this %% of its size per side")
     s.add_argument("--feather", type=float, help="soft edge outside the mask, %% of its shorter side")
 

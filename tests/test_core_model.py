@@ -151,13 +151,15 @@ def test_style_defaults_and_class_defaults():
     s = RedactionStyle()
     assert (s.method, s.strength, s.margin, s.feather, s.color) == (
         RedactionMethod.GAUSSIAN,
-        70,
+        80,
         20,
         10,
         (0, 0, 0),
     )
     assert DEFAULT_STYLES["face"].margin == 20
     assert (DEFAULT_STYLES["plate"].margin, DEFAULT_STYLES["plate"].feather) == (10, 5)
+    assert all(st.irreversible for st in DEFAULT_STYLES.values())
+    assert not RedactionStyle(strength=70).irreversible and RedactionStyle(method=RedactionMethod.SOLID, strength=0).irreversible
     assert (DEFAULT_STYLES["manual"].margin, DEFAULT_STYLES["manual"].feather) == (0, 0)
 
 
@@ -181,7 +183,7 @@ def test_style_validation(kw):
 
 def test_style_replace_and_dict_round_trip():
     s = RedactionStyle().replace(method=RedactionMethod.SOLID, color=(255, 0, 10))
-    assert s.method is RedactionMethod.SOLID and s.strength == 70
+    assert s.method is RedactionMethod.SOLID and s.strength == 80
     assert RedactionStyle.from_dict(s.to_dict()) == s
     with pytest.raises(ValueError):
         s.replace(margin=-5)

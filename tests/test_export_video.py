@@ -342,7 +342,7 @@ def _face_clip(path) -> tuple[str, tuple[int, int, int, int]]:
 def test_default_face_blur_makes_a_200px_face_unrecognisable(tmp_path):
     src, (fx1, fy1, fx2, fy2) = _face_clip(tmp_path / "face.mkv")
     assert fx2 - fx1 == 200
-    project = Project()  # the face class's default style: gaussian, strength 70, margin 20 %
+    project = Project()  # the face class's default style: gaussian, strength 80, margin 20 %
     box = Shape.rect(fx1, fy1, fx2, fy2)
     project.add_track(Track("face-0001", "face", [Keyframe(0, box, KeyframeSource.AUTO), Keyframe(2, box)]))
     dst = tmp_path / "blurred.mkv"

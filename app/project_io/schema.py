@@ -5,7 +5,7 @@ File layout (version 1)::
     {"format": "obscura-project", "version": 1,
      "media": {"path": ..., "width": ..., "height": ..., "fps": "30000/1001",
                "frame_count": ..., "sha256": ... or null} or null,
-     "styles": {"face": {"method": "gaussian", "strength": 70.0, ...}, ...},
+     "styles": {"face": {"method": "gaussian", "strength": 80.0, ...}, ...},
      "tracks": [{"id": ..., "cls": ..., "enabled": true, "label": "", "style": {...} or null,
                  "review": "needs_review" | "approved" | "rejected", "changed_by": "",
                  "keyframes": [{"frame": 0, "shape": {"kind": "rect", "points": [[x, y], ...]},

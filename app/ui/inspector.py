@@ -104,7 +104,7 @@ class InspectorPanel(QWidget):
         box = QGroupBox("Default style per class")
         grid = QGridLayout(box)
         grid.setHorizontalSpacing(6)
-        for col, head in enumerate(("", "Effect", "Strength", "Margin", "Feather")):
+        for col, head in enumerate(("", "Effect", "Strength", "Margin", "Feather", "")):
             if head:
                 grid.addWidget(_muted(head), 0, col)
         self.style_widgets: dict[str, dict[str, QWidget]] = {}
@@ -117,9 +117,10 @@ class InspectorPanel(QWidget):
             strength = _spin(0, 100, "")
             margin = _spin(0, 200, " %")
             feather = _spin(0, 100, " %")
-            ws = {"method": method, "strength": strength, "margin": margin, "feather": feather}
+            safe = QLabel()
+            ws = {"method": method, "strength": strength, "margin": margin, "feather": feather, "safe": safe}
             self.style_widgets[cls] = ws
-            for col, w in enumerate((name, method, strength, margin, feather)):
+            for col, w in enumerate((name, method, strength, margin, feather, safe)):
                 grid.addWidget(w, row, col)
             method.currentIndexChanged.connect(lambda _i, c=cls: self._style_edited(c))
             for w in (strength, margin, feather):
@@ -218,6 +219,14 @@ class InspectorPanel(QWidget):
                 ws["strength"].setValue(round(s.strength))
                 ws["margin"].setValue(round(s.margin))
                 ws["feather"].setValue(round(s.feather))
+                ws["safe"].setText("✓" if s.irreversible else "⚠ reversible")
+                ws["safe"].setStyleSheet(f"color: {'#51cf66' if s.irreversible else '#ff922b'}")
+                ws["safe"].setToolTip(
+                    "Meets the irreversibility bar (solid fill, or blur/pixelation at strength 80 or more: "
+                    "the face detector no longer finds redacted faces, bench/irreversibility_bench.py)"
+                    if s.irreversible else
+                    "Weaker than strength 80: a face detector still finds some faces under this blur or "
+                    "pixelation. Use 80 or more, or a solid fill, for published footage.")
         finally:
             self._updating = False
         self._refresh_track()
