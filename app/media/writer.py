@@ -5,15 +5,22 @@
   display rotation.
 * Audio packets copied unchanged when the output container accepts the codec, otherwise
   transcoded to AAC, or dropped on request.
+* Audio mutes and frame ranges (:class:`AudioEdit`): the soundtrack is decoded, the muted spans
+  replaced sample-exactly (silence, or a 1 kHz tone at -20 dBFS), the samples outside the range
+  cut off, and the result encoded to AAC at the input's sample rate and channel layout. Packets
+  cannot be copied then; without mutes or a range they still are, byte for byte.
 * Container metadata (which can hold GPS positions, device serials, names) is not copied.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
+import numpy as np
 
 from app.errors import OutputError, UnsupportedMedia
 from app.media.output import describe_os_error
@@ -48,6 +55,39 @@ class EncodeSettings:
             raise OutputError(f"unknown x264 preset '{self.preset}'")
         if self.audio not in ("copy", "aac", "drop"):
             raise OutputError(f"audio must be copy, aac or drop, got '{self.audio}'")
+
+
+TONE_HZ = 1000
+TONE_DBFS = -20.0
+
+
+@dataclass(frozen=True)
+class MuteSpan:
+    """A stretch of the soundtrack to replace: ``start``..``end`` (end exclusive) in seconds on the
+    input's clock (the streams' common presentation timeline, as ``pts * time_base``)."""
+
+    start: Fraction
+    end: Fraction
+    mode: str = "silence"  # "silence" or "tone" (1 kHz at -20 dBFS, a "bleep")
+
+
+@dataclass(frozen=True)
+class AudioEdit:
+    """What to do to the soundtrack besides copying it.
+
+    ``mutes``: spans to silence or bleep. ``window``: keep only the samples in ``[start, end)``
+    seconds (None on either side: no limit), for a frame-range export. ``shift``: seconds taken
+    off every kept sample's time, so the audio stays in sync with video that was shifted the same.
+    """
+
+    mutes: tuple[MuteSpan, ...] = ()
+    window: tuple[Fraction | None, Fraction | None] | None = None
+    shift: Fraction = Fraction(0)
+
+    @property
+    def needed(self) -> bool:
+        """True when the audio must be decoded and re-encoded (packets can't be copied)."""
+        return bool(self.mutes) or (self.window is not None and self.window != (None, None))
 
 
 def container_for(path: str, settings: EncodeSettings) -> str:
@@ -86,6 +126,7 @@ class VideoWriter:
         settings: EncodeSettings | None = None,
         audio_streams: list | None = None,
         final_name: str | None = None,
+        audio_edit: AudioEdit | None = None,
     ):
         settings = settings or EncodeSettings()
         settings.validate()
@@ -93,6 +134,7 @@ class VideoWriter:
         self._name = final_name or path  # what error messages call the file (not the temp name)
         self.info = info
         self.settings = settings
+        self.audio_edit = audio_edit if audio_edit is not None and audio_edit.needed else None
         fmt = container_for(final_name or path, settings)
         codec_name = CODECS[settings.codec]
         opts = {}
@@ -143,7 +185,7 @@ class VideoWriter:
         if mode == "drop":
             return
         name = in_stream.codec_context.name if in_stream.codec_context else ""
-        if mode == "copy" and name in self._out.supported_codecs:
+        if self.audio_edit is None and mode == "copy" and name in self._out.supported_codecs:
             out_stream = self._out.add_stream_from_template(in_stream)
             self._audio_map[in_stream.index] = ("copy", out_stream, None)
             return
@@ -158,6 +200,11 @@ class VideoWriter:
         decoder.layout = in_stream.codec_context.layout
         if in_stream.codec_context.extradata:
             decoder.extradata = in_stream.codec_context.extradata
+        if self.audio_edit is not None:
+            editor = _AudioEditor(self.audio_edit, rate, out_stream.layout.name,
+                                  in_stream.time_base or Fraction(1, rate))
+            self._audio_map[in_stream.index] = ("edit", out_stream, decoder, editor)
+            return
         self._audio_map[in_stream.index] = ("aac", out_stream, decoder)
 
     # -- writing --------------------------------------------------------------------------------
@@ -172,7 +219,7 @@ class VideoWriter:
         entry = self._audio_map.get(stream_index)
         if entry is None:
             return
-        mode, out_stream, decoder = entry
+        mode, out_stream, decoder = entry[:3]
         if mode == "copy":
             packet.stream = out_stream
             self._mux([packet])
@@ -181,9 +228,17 @@ class VideoWriter:
             frames = decoder.decode(packet)
         except av.error.FFmpegError:
             return  # a damaged audio packet: skip it rather than lose the video
+        if mode == "edit":
+            for f in frames:
+                self._mux_edited(out_stream, entry[3].process(f))
+            return
         for f in frames:
             f.pts = None
             self._mux(out_stream.encode(f))
+
+    def _mux_edited(self, out_stream, frame) -> None:
+        if frame is not None:
+            self._mux(out_stream.encode(frame))
 
     def _mux(self, packets) -> None:
         try:
@@ -194,11 +249,16 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoders and finish the file."""
         self._mux(self._video.encode(None))
-        for mode, out_stream, decoder in self._audio_map.values():
+        for entry in self._audio_map.values():
+            mode, out_stream, decoder = entry[:3]
             if mode == "aac":
                 for f in decoder.decode(None):
                     f.pts = None
                     self._mux(out_stream.encode(f))
+                self._mux(out_stream.encode(None))
+            elif mode == "edit":
+                for f in decoder.decode(None):
+                    self._mux_edited(out_stream, entry[3].process(f))
                 self._mux(out_stream.encode(None))
         try:
             self._out.close()
@@ -210,3 +270,84 @@ class VideoWriter:
             self._out.close()
         except Exception:
             pass
+
+
+class _AudioEditor:
+    """Turns decoded audio frames into edited float-planar frames for the AAC encoder.
+
+    Samples are counted on the input's clock: sample ``k`` plays at ``k / rate`` seconds. The first
+    frame's position comes from its pts; later frames follow on sample by sample (AAC is gapless),
+    unless their pts says the stream jumped (a gap in the file), which is then kept.
+    """
+
+    def __init__(self, edit: AudioEdit, rate: int, layout: str, time_base: Fraction):
+        self.rate, self.layout, self.time_base = rate, layout, Fraction(time_base)
+        self.spans = [(_sample(m.start, rate), _sample(m.end, rate), m.mode) for m in edit.mutes]
+        self.spans = [s for s in self.spans if s[1] > s[0]]
+        lo, hi = edit.window if edit.window is not None else (None, None)
+        self.lo = _sample(lo, rate) if lo is not None else None
+        self.hi = _sample(hi, rate) if hi is not None else None
+        self.shift = _sample(edit.shift, rate)
+        self.next_sample: int | None = None
+        # a pts this far off the running count is a real jump, not time-base rounding
+        self._tolerance = max(2, math.ceil(rate * self.time_base) + 1)
+        self.amplitude = 10 ** (TONE_DBFS / 20)
+
+    def process(self, frame: av.AudioFrame) -> av.AudioFrame | None:
+        data = _as_float_planar(frame)
+        n = data.shape[1]
+        if n == 0:
+            return None
+        start = self.next_sample
+        if frame.pts is not None:
+            tb = frame.time_base or self.time_base
+            at = _sample(frame.pts * Fraction(tb), self.rate)
+            if start is None or abs(at - start) > self._tolerance:
+                start = at
+        if start is None:
+            start = 0
+        self.next_sample = start + n
+        end = start + n
+        for span_start, span_end, mode in self.spans:
+            a, b = max(span_start, start), min(span_end, end)
+            if a >= b:
+                continue
+            if mode == "tone":  # the phase runs from the span's start: continuous across frames
+                k = np.arange(a - span_start, b - span_start, dtype=np.float64)
+                tone = (self.amplitude * np.sin(2 * np.pi * TONE_HZ * k / self.rate)).astype(np.float32)
+                data[:, a - start:b - start] = tone
+            else:
+                data[:, a - start:b - start] = 0.0
+        i0 = 0 if self.lo is None else max(0, self.lo - start)
+        i1 = n if self.hi is None else min(n, self.hi - start)
+        if i1 <= i0:
+            return None
+        if i0 or i1 != n:
+            data = data[:, i0:i1]
+        out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp", layout=self.layout)
+        out.sample_rate = self.rate
+        out.pts = start + i0 - self.shift
+        out.time_base = Fraction(1, self.rate)
+        return out
+
+
+def _sample(seconds: Fraction | float, rate: int) -> int:
+    """The first sample at or after ``seconds`` (exact for Fractions)."""
+    return math.ceil(Fraction(seconds) * rate)
+
+
+def _as_float_planar(frame: av.AudioFrame) -> np.ndarray:
+    """The frame's samples as float32, shape (channels, samples), values in [-1, 1]."""
+    arr = frame.to_ndarray()
+    fmt = frame.format
+    channels = len(frame.layout.channels) or 1
+    if not fmt.is_planar:
+        arr = arr.reshape(-1, channels).T
+    kind = arr.dtype
+    if kind == np.uint8:
+        out = (arr.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(kind, np.integer):
+        out = arr.astype(np.float32) / float(2 ** (8 * kind.itemsize - 1))
+    else:
+        out = arr.astype(np.float32)
+    return np.array(out, dtype=np.float32, copy=True)

@@ -3,6 +3,11 @@
 A generator that yields ``Progress`` and returns an ``ExportResult``. It renders from the project
 it is given (the editor passes a frozen copy), writes to a temporary file beside the target and
 renames it into place only when everything succeeded: a cancel or an error leaves no file.
+
+The project's audio mutes are applied to the soundtrack (see :class:`app.media.writer.AudioEdit`):
+frame spans become times with the video's own timestamps, so a mute covers exactly the frames it
+names. ``frame_range=(first, last)`` renders only those frames, shifted so the output starts
+where the input started, with the matching stretch of audio.
 """
 
 from __future__ import annotations
@@ -10,15 +15,16 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from app.core.project import Project
 from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
 from app.media.images import read_image, write_image
 from app.media.output import atomic_output
-from app.media.probe import is_image_path, probe
+from app.media.probe import VideoInfo, is_image_path, probe
 from app.media.reader import AudioPacket, VideoReader
-from app.media.writer import EncodeSettings, VideoWriter
+from app.media.writer import AudioEdit, EncodeSettings, MuteSpan, VideoWriter
 from app.pipelines.progress import CancelToken, Progress, RateMeter
 from app.redaction.compose import redact, redact_bgr
 
@@ -32,6 +38,8 @@ class ExportResult:
     seconds: float = 0.0
     cancelled: bool = False
     settings: dict = field(default_factory=dict)
+    frame_range: tuple[int, int] | None = None  # (first, last) input frames, when not the whole video
+    audio_mutes: int = 0  # muted spans applied to the soundtrack
 
 
 class _Cancel(Exception):
@@ -48,8 +56,11 @@ def export(
     output_path: str,
     settings: EncodeSettings | None = None,
     cancel: CancelToken | None = None,
+    frame_range: tuple[int, int] | None = None,
 ) -> Generator[Progress, None, ExportResult]:
-    """Redact ``input_path`` with ``project``'s tracks into ``output_path``."""
+    """Redact ``input_path`` with ``project``'s tracks into ``output_path``.
+
+    ``frame_range``: (first, last) input frames, inclusive, to export instead of the whole video."""
     cancel = cancel or CancelToken()
     settings = settings or EncodeSettings()
     if is_image_path(input_path) or is_image_path(output_path):
@@ -59,19 +70,42 @@ def export(
     info = probe(input_path)
     if info.damage:
         raise CorruptMedia(f"{input_path} is truncated or corrupt: {info.damage}; no output was written")
-    result = ExportResult(output=output_path, settings=settings.__dict__.copy())
-    meter = RateMeter("export", info.frame_count)
+    first, last = check_frame_range(frame_range, info.frame_count)
+    whole = (first, last) == (0, info.frame_count - 1)
+    edit = audio_edit(project, info, None if whole else (first, last))
+    wanted = last - first + 1
+    shift = info.pts[first] - info.pts[0]  # the range starts where the input started
+    result = ExportResult(output=output_path, settings=settings.__dict__.copy(),
+                          frame_range=None if whole else (first, last),
+                          audio_mutes=len(edit.mutes) if settings.audio != "drop" else 0)
+    audio_end = edit.window[1] if edit.window is not None else None
+    meter = RateMeter("export", wanted)
     try:
         with atomic_output(output_path, [input_path]) as tmp, VideoReader(input_path, info) as reader:
             audio = reader.audio_streams
-            writer = VideoWriter(tmp, info, settings, audio, final_name=output_path)
+            if not audio:
+                result.audio_mutes = 0
+            writer = VideoWriter(tmp, info, settings, audio, final_name=output_path, audio_edit=edit)
+            audio_left = {s.index for s in audio} if audio_end is not None and settings.audio != "drop" else set()
+            video_done = False
             try:
                 for item in reader.packets():
                     if isinstance(item, AudioPacket):
                         writer.write_audio(item.stream_index, item.packet)
+                        if audio_left and _starts_after(item.packet, audio_end):
+                            audio_left.discard(item.stream_index)
+                            if video_done and not audio_left:
+                                break
                         continue
                     if cancel.cancelled:
                         raise _Cancel
+                    if item.index < first:
+                        continue
+                    if item.index > last:
+                        video_done = True
+                        if not audio_left:
+                            break
+                        continue
                     frame = item.frame
                     masks = _masks(project, item.index)
                     if masks:
@@ -82,7 +116,7 @@ def export(
                         if drawn:
                             result.masked_frames += 1
                             result.masks_drawn += drawn
-                    writer.write(frame, item.pts)
+                    writer.write(frame, item.pts - shift)
                     result.frames += 1
                     p = meter.progress(result.frames)
                     if p is not None:
@@ -91,9 +125,9 @@ def export(
             except BaseException:
                 writer.abort()
                 raise
-            if result.frames != info.frame_count:
+            if result.frames != wanted:
                 raise CorruptMedia(
-                    f"{input_path} is truncated or corrupt: only {result.frames} of its {info.frame_count} "
+                    f"{input_path} is truncated or corrupt: only {result.frames} of its {wanted} "
                     "frames could be decoded; no output was written"
                 )
     except _Cancel:
@@ -101,6 +135,81 @@ def export(
     result.seconds = time.perf_counter() - t0
     yield meter.progress(result.frames, force=True, message="cancelled" if result.cancelled else "done")
     return result
+
+
+def check_frame_range(frame_range: tuple[int, int] | None, frame_count: int) -> tuple[int, int]:
+    """``frame_range`` as (first, last), checked against the video; the whole video for None."""
+    if frame_range is None:
+        return 0, frame_count - 1
+    try:
+        first, last = (int(v) for v in frame_range)
+    except (TypeError, ValueError):
+        raise OutputError(f"frame range must be two frame numbers, got {frame_range!r}") from None
+    if not 0 <= first <= last < frame_count:
+        raise OutputError(f"frame range {first}-{last} is outside the video (frames 0-{frame_count - 1})")
+    return first, last
+
+
+def frame_time(info: VideoInfo, index: int) -> Fraction:
+    """Where frame ``index`` starts on the file's clock (``pts * time_base``), in seconds; for
+    ``index == frame_count``, where the last frame ends."""
+    if index < info.frame_count:
+        return info.pts[index] * info.time_base
+    return info.start_pts * info.time_base + info.duration
+
+
+def audio_edit(project: Project, info: VideoInfo, frame_range: tuple[int, int] | None = None) -> AudioEdit:
+    """The project's audio mutes (and the range) as times on the input's clock.
+
+    A mute of frames ``start..end`` covers the sound from the start of frame ``start`` to the start
+    of frame ``end + 1`` (the end of the video for the last frame)."""
+    n = info.frame_count
+    mutes = []
+    for m in sorted(project.audio_mutes, key=lambda m: (m.start, m.end, m.id)):
+        if m.start >= n:
+            continue
+        mutes.append(MuteSpan(frame_time(info, m.start), frame_time(info, min(m.end, n - 1) + 1), m.mode))
+    if frame_range is None:
+        return AudioEdit(tuple(mutes))
+    first, last = frame_range
+    lo = frame_time(info, first) if first > 0 else None
+    hi = frame_time(info, last + 1) if last < n - 1 else None
+    shift = (info.pts[first] - info.pts[0]) * info.time_base
+    return AudioEdit(tuple(mutes), (lo, hi), shift)
+
+
+def range_project(project: Project, first: int, last: int) -> Project:
+    """A copy of ``project`` re-timed for an export of frames ``first..last``: output frame ``i``
+    shows what input frame ``first + i`` showed (keyframes at the range's ends pin the shapes there),
+    for checking a range export against its masks (the leak check)."""
+    from app.core.edits import clone
+    from app.core.track import Keyframe
+
+    out = project.copy()
+    tracks = []
+    for t in out.tracks:
+        kfs = [Keyframe(k.frame - first, k.shape, k.source, k.visible, k.score)
+               for k in t.keyframes if first <= k.frame <= last]
+        have = {k.frame for k in kfs}
+        source = t.keyframes[0].source if t.keyframes else None
+        for f in (first, last):
+            shape = t.shape_at(f)
+            if shape is not None and f - first not in have:
+                kfs.append(Keyframe(f - first, shape, source))
+                have.add(f - first)
+        kfs.sort(key=lambda k: k.frame)
+        if kfs:
+            tracks.append(clone(t, keyframes=kfs))
+    out.tracks = tracks
+    out.audio_mutes = []
+    return out
+
+
+def _starts_after(packet, when: Fraction) -> bool:
+    """The audio packet starts at or after ``when`` seconds (False when it has no timestamp)."""
+    if packet.pts is None or packet.time_base is None:
+        return False
+    return packet.pts * Fraction(packet.time_base) >= when
 
 
 def _export_image(project: Project, input_path: str, output_path: str) -> Generator[Progress, None, ExportResult]:

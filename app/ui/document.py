@@ -9,7 +9,8 @@ the main thread, and it announces every change with a signal that the widgets li
 * ``frameChanged(int)``: the playhead moved;
 * ``dirtyChanged(bool)``: unsaved changes appeared or were saved;
 * ``hiddenChanged``: the set of tracks hidden from view changed (a view filter, not an edit);
-* ``message(str)``: a one-line note for the status bar (e.g. why an edit could not be made).
+* ``message(str)``: a one-line note for the status bar (e.g. why an edit could not be made);
+* ``inOutChanged``: the in/out points moved (see "in/out points" below).
 
 Edits go through :meth:`Document.edit` / :meth:`Document.edit_tracks`: each is one undo command
 (:mod:`app.ui.commands`) holding the track list before and after, so undo is exact.
@@ -43,6 +44,7 @@ class Document(QObject):
     dirtyChanged = Signal(bool)
     hiddenChanged = Signal()
     message = Signal(str)
+    inOutChanged = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -124,6 +126,7 @@ class Document(QObject):
         self._selection = []
         self._frame = 0
         self._dirty = False
+        self._in_point = self._out_point = None
         self.projectReplaced.emit()
         self.selectionChanged.emit([])
         self.frameChanged.emit(0)
@@ -248,6 +251,49 @@ class Document(QObject):
 
     def timecode(self, frame: int | None = None) -> str:
         return timecode(self._frame if frame is None else frame, self.fps)
+
+    # -- in/out points (issue 7: the export range, the span of a new audio mute) -------------------
+    # Marks on the media for this session: not part of the project, not saved, not undoable.
+    _in_point: int | None = None
+    _out_point: int | None = None
+
+    @property
+    def in_point(self) -> int | None:
+        return self._in_point
+
+    @property
+    def out_point(self) -> int | None:
+        return self._out_point
+
+    def set_in_point(self, frame: int | None) -> None:
+        """Mark the first frame of the range (None clears it); an out point before it is cleared."""
+        self._set_marks(frame, self._out_point if frame is None or self._out_point is None
+                        or self._out_point >= frame else None)
+
+    def set_out_point(self, frame: int | None) -> None:
+        """Mark the last frame of the range (None clears it); an in point after it is cleared."""
+        self._set_marks(self._in_point if frame is None or self._in_point is None
+                        or self._in_point <= frame else None, frame)
+
+    def clear_in_out(self) -> None:
+        self._set_marks(None, None)
+
+    def in_out_range(self) -> tuple[int, int] | None:
+        """(first, last) frames between the marks, inclusive (a missing mark: the clip's start or
+        end); None when neither is set."""
+        if self._in_point is None and self._out_point is None:
+            return None
+        last = max(0, self.frame_count - 1)
+        first = 0 if self._in_point is None else min(self._in_point, last)
+        return first, max(first, min(last, last if self._out_point is None else self._out_point))
+
+    def _set_marks(self, first: int | None, last: int | None) -> None:
+        n = self.frame_count
+        first = None if first is None else max(0, min(int(first), max(0, n - 1)))
+        last = None if last is None else max(0, min(int(last), max(0, n - 1)))
+        if (first, last) != (self._in_point, self._out_point):
+            self._in_point, self._out_point = first, last
+            self.inOutChanged.emit()
 
     # -- selection --------------------------------------------------------------------------------
     @property

@@ -18,7 +18,13 @@ V, R, C, P         select tool, rectangle, ellipse, polygon
 T / Shift+T        track the selected mask forward / backward from the playhead
 N / Shift+N        next / previous track to review (plays its span in a loop)
 A / X              approve / reject the selected tracks (then the next to review)
+I / O              mark the in / out point at the playhead (the export range, new audio mutes)
+Alt+X              clear the in / out points
 =================  ==============================================================
+
+The Audio menu adds audio mutes (silence, or a 1 kHz bleep) from the in to the out point, or one
+second either side of the playhead when no point is marked; Delete removes the audio mute selected
+in the timeline's "Audio mutes" lane (or, when none is, the selected tracks).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class EditActions(QObject):
         self.follow_worker = None
         self._reviewing = False
         self._build()
+        self._build_audio()
         self.doc.tracksChanged.connect(self.update_review_counter)
         self.doc.projectReplaced.connect(self.update_review_counter)
         self.doc.selectionChanged.connect(lambda _ids: self._update_enabled())
@@ -84,7 +91,7 @@ class EditActions(QObject):
         self.merge_gap = A("Merge Selected (&keep gaps)", lambda: self.merge_tracks(False), "Ctrl+Shift+M")
         self.set_start = A("Set Span &Start to Playhead", lambda: self.set_span(True), "[")
         self.set_end = A("Set Span &End to Playhead", lambda: self.set_span(False), "]")
-        self.delete = A("De&lete Tracks", self.delete_tracks, QKeySequence.StandardKey.Delete)
+        self.delete = A("De&lete Tracks", self.delete_selection, QKeySequence.StandardKey.Delete)
         self.exempt = A("&Exempt / Redact (keep visible)", self.toggle_exempt, "E",
                         "Exempt the selected tracks from redaction (keep this person visible), or redact them again")
         self.select_all = A("Select &All Tracks", self.select_all_tracks, "Ctrl+A")
@@ -191,6 +198,122 @@ class EditActions(QObject):
             a.setEnabled(n >= 1)
         self.merge.setEnabled(n >= 2)
         self.merge_gap.setEnabled(n >= 2)
+        if hasattr(self, "delete_mute"):
+            self._update_audio_enabled()
+
+    # -- audio mutes and in/out points -------------------------------------------------------------
+    def _build_audio(self) -> None:
+        A = self._act
+        self.mark_in = A("Mark &In", self.mark_in_point, "I", "Mark the in point at the playhead")
+        self.mark_out = A("Mark &Out", self.mark_out_point, "O", "Mark the out point at the playhead")
+        self.clear_marks = A("&Clear In/Out", self.clear_in_out, "Alt+X")
+        self.mute_audio = A("&Mute Audio from In to Out", lambda: self.add_audio_mute("silence"), (),
+                            "Silence the soundtrack from the in to the out point (or 1 s around the playhead)")
+        self.bleep_audio = A("&Bleep (1 kHz) from In to Out", lambda: self.add_audio_mute("tone"), (),
+                             "Replace the soundtrack from the in to the out point with a 1 kHz tone")
+        self.mute_mode = A("Switch Silence / &Bleep", self.toggle_mute_mode, (),
+                           "Switch the selected audio mute between silence and a 1 kHz tone")
+        self.delete_mute = A("&Delete Audio Mute", self.delete_audio_mute, (),
+                             "Remove the audio mute selected in the timeline (Delete)")
+        m = self.win.menuBar().addMenu("&Audio")
+        for a in (self.mark_in, self.mark_out, self.clear_marks, None, self.mute_audio, self.bleep_audio,
+                  None, self.mute_mode, self.delete_mute):
+            m.addSeparator() if a is None else m.addAction(a)
+        tl = getattr(self.win, "timeline", None)
+        if tl is not None and hasattr(tl, "muteSelectionChanged"):
+            tl.muteSelectionChanged.connect(lambda _m: self._update_enabled())
+        self.doc.tracksChanged.connect(self._update_audio_enabled)
+
+    def selected_mute(self):
+        """The audio mute selected in the timeline's mute lane, or None."""
+        tl = getattr(self.win, "timeline", None)
+        mid = getattr(tl, "selected_mute", None)
+        return next((m for m in self.doc.project.audio_mutes if m.id == mid), None) if mid else None
+
+    def _update_audio_enabled(self) -> None:
+        has = self.selected_mute() is not None
+        self.delete_mute.setEnabled(has)
+        self.mute_mode.setEnabled(has)
+        if has:
+            self.delete.setEnabled(True)  # Delete removes the selected mute
+
+    def mark_in_point(self) -> None:
+        self.doc.set_in_point(self.doc.frame)
+        self.doc.message.emit(f"in point: {self.doc.timecode()}")
+
+    def mark_out_point(self) -> None:
+        self.doc.set_out_point(self.doc.frame)
+        self.doc.message.emit(f"out point: {self.doc.timecode()}")
+
+    def clear_in_out(self) -> None:
+        self.doc.clear_in_out()
+        self.doc.message.emit("in/out points cleared")
+
+    def mute_range(self) -> tuple[int, int] | None:
+        """The frames a new audio mute covers: the in/out range, else one second either side of the
+        playhead; None without media."""
+        n = self.doc.frame_count
+        if not n:
+            return None
+        marked = self.doc.in_out_range()
+        if marked is not None:
+            return marked
+        second = max(1, round(self.doc.fps))
+        f = self.doc.frame
+        return max(0, f - second), min(n - 1, f + second)
+
+    def add_audio_mute(self, mode: str = "silence", label: str = ""):
+        """A new audio mute over :meth:`mute_range`, selected in the timeline; returns it."""
+        from app.core.audio import AudioMute
+        from app.ui.timeline.mutes import new_mute_id
+
+        rng = self.mute_range()
+        if rng is None:
+            self.doc.message.emit("open a video first")
+            return None
+        mutes = self.doc.project.audio_mutes
+        mute = AudioMute(new_mute_id(mutes), rng[0], rng[1], mode, label)
+        what = "Bleep" if mode == "tone" else "Mute audio"
+        self.doc.edit(f"{what} {self.doc.timecode(rng[0])}–{self.doc.timecode(rng[1])}", list(self.doc.project.tracks),
+                      audio_mutes=[*mutes, mute])
+        tl = getattr(self.win, "timeline", None)
+        if tl is not None and hasattr(tl, "set_selected_mute"):
+            tl.set_selected_mute(mute.id)
+        if self.doc.info is not None and not self.doc.info.audio:
+            self.doc.message.emit("note: this video has no audio; the mute has nothing to silence")
+        return mute
+
+    def delete_audio_mute(self) -> bool:
+        m = self.selected_mute()
+        if m is None:
+            self.doc.message.emit("select an audio mute in the timeline first")
+            return False
+        from app.ui.timeline.mutes import replaced
+
+        self.doc.edit(f"Delete audio mute {m.id}", list(self.doc.project.tracks),
+                      audio_mutes=replaced(self.doc.project.audio_mutes, None, m.id))
+        return True
+
+    def toggle_mute_mode(self) -> None:
+        from dataclasses import replace
+
+        from app.ui.timeline.mutes import replaced
+
+        m = self.selected_mute()
+        if m is None:
+            self.doc.message.emit("select an audio mute in the timeline first")
+            return
+        new = replace(m, mode="silence" if m.mode == "tone" else "tone")
+        self.doc.edit("Bleep audio mute" if new.mode == "tone" else "Silence audio mute",
+                      list(self.doc.project.tracks), audio_mutes=replaced(self.doc.project.audio_mutes, new, m.id))
+
+    def delete_selection(self) -> None:
+        """Delete: the selected audio mute when there is one (and no track is selected), else the
+        selected tracks."""
+        if not self.doc.selection and self.selected_mute() is not None:
+            self.delete_audio_mute()
+        else:
+            self.delete_tracks()
 
     # -- keyframes -------------------------------------------------------------------------------
     def add_keyframe(self) -> None:
@@ -313,7 +436,8 @@ class EditActions(QObject):
         box = shape.bbox
         self.follow_worker = PipelineWorker(lambda cancel: follow(path, info, frame, box, direction, cancel=cancel))
         self.follow_worker.progress.connect(self._on_follow_progress)
-        self.follow_worker.finished.connect(lambda r: self._on_follow_done(r, tid, frame, shape, direction))
+        self._follow_job = (tid, frame, shape, direction)
+        self.follow_worker.finished.connect(self._on_follow_finished)  # a bound slot: runs on the main thread
         self.follow_worker.failed.connect(self._on_follow_failed)
         self.follow_progress.setRange(0, 0)
         self.follow_progress.setVisible(True)
@@ -336,6 +460,9 @@ class EditActions(QObject):
         self.follow_progress.setVisible(False)
         self.follow_cancel_button.setVisible(False)
         self.follow_cancel.setEnabled(False)
+
+    def _on_follow_finished(self, result) -> None:
+        self._on_follow_done(result, *self._follow_job)
 
     def _on_follow_done(self, result, tid: str, frame: int, shape: Shape, direction: int) -> None:
         self._follow_ui_done()

@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.doc = Document(self)
         self.worker: PipelineWorker | None = None
+        self.last_detector_config = None
         self._analysis_baseline: list | None = None
         self._provisional: list[str] = []
         self.setWindowTitle("Obscura")
@@ -173,10 +174,16 @@ class MainWindow(QMainWindow):
 
         self.edit_actions = EditActions(self)
         self.exporter = ExportController(self)
+        from app.ui.leak_panel import LeakPanel
+
+        self.leak_panel = LeakPanel(self.doc)
+        self.leak_dock = self._dock("Leak check", self.leak_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.exporter.leakCheckFinished.connect(self._show_leak_report)
         self.history = QUndoView(self.doc.undo)
         self.history.setEmptyLabel("<project opened>")
         self.history_dock = self._dock("History", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.leak_dock)
         self.inspector_dock.raise_()
         self.act_export = self._action("&Export Redacted Video…", self.exporter.export_dialog, "Ctrl+E")
         self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
@@ -186,8 +193,14 @@ class MainWindow(QMainWindow):
         file_menu.insertSeparator(self.act_quit)
         view_menu = menus["&View"]
         view_menu.addAction(self.history_dock.toggleViewAction())
+        view_menu.addAction(self.leak_dock.toggleViewAction())
         help_menu = menus["&Help"]
         help_menu.insertAction(help_menu.actions()[0], self.act_shortcuts)
+
+    def _show_leak_report(self, report) -> None:
+        self.leak_panel.set_report(report)
+        self.leak_dock.show()
+        self.leak_dock.raise_()
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(action, keys) for every action with a shortcut, the transport's keys included."""
@@ -409,6 +422,7 @@ class MainWindow(QMainWindow):
             if r != QMessageBox.StandardButton.Yes:
                 return False
         config = self.inspector.detector_config()
+        self.last_detector_config = config  # the export's leak check and audit report name it
         media = self.doc.project.media
         path = self.doc.media_path
 

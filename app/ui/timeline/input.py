@@ -9,6 +9,9 @@
   right edge: trim or extend that span. One drag is one undo step; Esc during a drag cancels it.
   Dragging where a lane has no span scrubs;
 * double-click a span: select its track and jump to the span's first frame;
+* in the "Audio mutes" lane: click a mute to select it (``selected_mute``; the track selection is
+  cleared), drag its body to move it, drag an edge to trim it (one undo step per drag, Esc
+  cancels); a click on the lane's empty part clears the mute selection and seeks;
 * Ctrl+wheel: zoom, keeping the frame under the mouse in place; Shift+wheel, a horizontal wheel,
   the wheel over the ruler, or the wheel when all lanes fit: scroll in time; otherwise the wheel
   scrolls the lanes; + / - zoom around the playhead, \\ fits the whole clip.
@@ -22,14 +25,17 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QToolTip
 
+from app.core.audio import AudioMute
 from app.core.edits import set_end, set_start, shift
 from app.core.track import Track
+from app.ui.timeline.mutes import MuteHandle, describe, moved, replaced, trimmed
 
 EDGE_PX = 5  # a press this close to a span's edge trims it
 DRAG_PX = 3  # the mouse must move this far (Manhattan) before a press becomes a drag
 
 MOVE, TRIM_START, TRIM_END = "move", "start", "end"
 _TEXT = {MOVE: "Move span", TRIM_START: "Trim span start", TRIM_END: "Trim span end"}
+_MUTE_TEXT = {MOVE: "Move audio mute", TRIM_START: "Trim audio mute start", TRIM_END: "Trim audio mute end"}
 _CURSOR = {MOVE: Qt.CursorShape.OpenHandCursor, TRIM_START: Qt.CursorShape.SizeHorCursor,
            TRIM_END: Qt.CursorShape.SizeHorCursor}
 _EXTEND = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -61,6 +67,18 @@ class _Press:
     applied: int = 0  # the frame delta last applied
 
 
+@dataclass(slots=True)
+class _MutePress:
+    """A left press on an audio mute, until release (like :class:`_Press`, for the mute lane)."""
+
+    pos: QPointF
+    handle: MuteHandle | None
+    mute: AudioMute | None  # the mute as it was at the press
+    serial: int
+    active: bool = False
+    applied: int = 0
+
+
 class TimelineInput:
     """Event handlers; relies on the geometry helpers of :class:`TimelineWidget`."""
 
@@ -81,7 +99,9 @@ class TimelineInput:
         mods = event.modifiers()
         self._press = None
         row = self._row_at(pos.y())
-        if row is not None and pos.x() < self.LABEL_W + self._view_w():
+        if self._in_mute_lane(pos.y()) and pos.x() < self.LABEL_W + self._view_w():
+            self._press_mute_lane(pos)
+        elif row is not None and pos.x() < self.LABEL_W + self._view_w():
             self._select_row(row, mods)
             if self._in_time_area(pos.x()) and not mods & _EXTEND:
                 TimelineInput._drag_serial += 1
@@ -92,9 +112,27 @@ class TimelineInput:
         elif self._in_time_area(pos.x()) and pos.y() < self.HEADER_H + self._lanes_h():
             if pos.y() >= self.HEADER_H and not mods & Qt.KeyboardModifier.ControlModifier:
                 self.doc.set_selection([])
+                self.set_selected_mute(None)
             self._scrubbing = True
             self._seek_to(pos.x())
         event.accept()
+
+    def _press_mute_lane(self, pos: QPointF) -> None:
+        if not self._in_time_area(pos.x()):
+            self.set_selected_mute(None)
+            return
+        h = self.mute_handle_at(pos.x(), pos.y())
+        if h is None:
+            self.set_selected_mute(None)
+            self._scrubbing = True
+            self._seek_to(pos.x())
+            return
+        self.set_selected_mute(h.mute_id)
+        TimelineInput._drag_serial += 1
+        mute = next((m for m in self.doc.project.audio_mutes if m.id == h.mute_id), None)
+        self._press = _MutePress(QPointF(pos), h, mute, TimelineInput._drag_serial)
+        if h.mode == MOVE:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def _select_row(self, row: int, mods) -> None:
         tid = self._tracks[row].id
@@ -141,6 +179,8 @@ class TimelineInput:
     def _drag_to(self, x: float) -> None:
         """Apply the drag of ``self._press`` to the mouse at ``x``: the total delta since the press,
         to the track as it was at the press, merged into the drag's one undo command."""
+        if isinstance(self._press, _MutePress):
+            return self._drag_mute_to(x)
         press, h = self._press, self._press.handle
         delta = round((x - press.pos.x()) / self._zoom)
         if h.mode == MOVE:
@@ -171,8 +211,36 @@ class TimelineInput:
         if self.doc.edit_tracks(_TEXT[h.mode], [h.track_id], fn, merge_key=self._drag_key(press)):
             press.applied = delta
 
+    def _drag_mute_to(self, x: float) -> None:
+        """Move or trim the pressed audio mute to the mouse at ``x`` (one undo step per drag)."""
+        press, h = self._press, self._press.handle
+        n = self.doc.frame_count
+        delta = round((x - press.pos.x()) / self._zoom)
+        orig = press.mute
+        if h.mode == MOVE:
+            new = moved(orig, delta, n)
+        elif h.mode == TRIM_START:
+            new = trimmed(orig, start=orig.start + delta, frame_count=n)
+        else:
+            new = trimmed(orig, end=orig.end + delta, frame_count=n)
+        applied = (new.start - orig.start) if h.mode != TRIM_END else (new.end - orig.end)
+        if applied == press.applied:
+            return
+        mutes = self.doc.project.audio_mutes
+        if not any(m.id == h.mute_id for m in mutes):  # gone under the drag (e.g. undone)
+            self._press = None
+            return
+        if applied == 0:
+            self._take_back(press)
+            return
+        self.doc.edit(_MUTE_TEXT[h.mode], list(self.doc.project.tracks), merge_key=self._drag_key(press),
+                      audio_mutes=replaced(mutes, new, h.mute_id))
+        press.applied = applied
+
     @staticmethod
-    def _drag_key(press: _Press) -> tuple:
+    def _drag_key(press) -> tuple:
+        if isinstance(press, _MutePress):
+            return ("mute", press.handle.mute_id, press.serial)
         return ("span", press.handle.track_id, press.serial)
 
     def mouseReleaseEvent(self, event) -> None:
@@ -207,7 +275,7 @@ class TimelineInput:
         press.applied = 0
 
     def _update_cursor(self, x: float, y: float) -> None:
-        h = self.span_handle_at(x, y)
+        h = self.mute_handle_at(x, y) if self._in_mute_lane(y) else self.span_handle_at(x, y)
         shape = Qt.CursorShape.ArrowCursor if h is None else _CURSOR[h.mode]
         if shape != self.cursor().shape():
             if h is None:
@@ -276,6 +344,41 @@ class TimelineInput:
             lo, hi = 0, max(e, n - 1)
         return SpanHandle(mode, self._tracks[row].id, s, e, lo, hi)
 
+    def mute_at(self, x: float, y: float) -> AudioMute | None:
+        """The audio mute drawn under the point (the selected one first, as it is drawn on top)."""
+        h = self.mute_handle_at(x, y)
+        if h is None:
+            return None
+        return next((m for m in self.doc.project.audio_mutes if m.id == h.mute_id), None)
+
+    def mute_handle_at(self, x: float, y: float) -> MuteHandle | None:
+        """What a press at the point would drag in the mute lane: a mute's body (MOVE) or an edge."""
+        if not self._in_mute_lane(y) or not self._in_time_area(x):
+            return None
+        sel = self.selected_mute
+        best: tuple[float, str, AudioMute] | None = None
+        # hit in drawing order reversed: the selected mute is on top, then later starts
+        for m in sorted(self.doc.project.audio_mutes, key=lambda m: (m.id == sel, m.start), reverse=True):
+            x0, x1 = self.x_of_frame(m.start), self.x_of_frame(m.end + 1)
+            if x1 - x0 < 3:
+                x1 = x0 + 3
+            if not x0 - EDGE_PX <= x <= x1 + EDGE_PX:
+                continue
+            inner = min(EDGE_PX, (x1 - x0) / 3)
+            if x0 + inner < x < x1 - inner:
+                if best is None or best[0] > -1:
+                    best = (-1.0, MOVE, m)
+                break
+            for mode, edge in ((TRIM_START, x0), (TRIM_END, x1)):
+                d = abs(x - edge)
+                inside = x0 <= x <= x1
+                if (d <= inner if inside else d <= EDGE_PX) and (best is None or d < best[0]):
+                    best = (d, mode, m)
+        if best is None:
+            return None
+        _d, mode, m = best
+        return MuteHandle(mode, m.id, m.start, m.end)
+
     # -- wheel and keys ------------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
         d = event.angleDelta()
@@ -318,6 +421,13 @@ class TimelineInput:
         return super().event(event)
 
     def _tooltip(self, x: float, y: float) -> str:
+        if self._in_mute_lane(y):
+            m = self.mute_at(x, y)
+            if m is None:
+                return "Audio mutes: spans of the soundtrack silenced or bleeped in the export" \
+                    if x < self.LABEL_W else ""
+            return (f"{describe(m)}\n{self.doc.timecode(m.start)} – {self.doc.timecode(m.end)} "
+                    f"({m.end - m.start + 1} frames)\ndrag to move, drag an edge to trim, Delete removes it")
         row = self._row_at(y)
         if row is None:
             return ""

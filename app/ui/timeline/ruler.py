@@ -119,6 +119,28 @@ def paint_ruler(
     p.drawLine(QLineF(rect.left(), bottom + 0.5, rect.right(), bottom + 0.5))
 
 
+IN_OUT_FILL = QColor(76, 110, 245, 70)
+IN_OUT_EDGE = QColor("#748ffc")
+
+
+def paint_in_out(p: QPainter, rect: QRectF, x_in: float | None, x_out: float | None) -> None:
+    """The in/out range on the ruler ``rect``: a shaded band from ``x_in`` (the left edge of the in
+    frame) to ``x_out`` (the right edge of the out frame), with a bracket at each mark that is set."""
+    left = rect.left() if x_in is None else max(rect.left(), x_in)
+    right = rect.right() + 1 if x_out is None else min(rect.right() + 1, x_out)
+    if right > left:
+        p.fillRect(QRectF(left, rect.top(), right - left, rect.height()), IN_OUT_FILL)
+    p.setPen(IN_OUT_EDGE)
+    top, bottom = rect.top() + 1, rect.bottom()
+    for x, sign in ((x_in, 1), (x_out, -1)):
+        if x is None:
+            continue
+        x = math.floor(x) + (0.5 if sign > 0 else -0.5)
+        p.drawLine(QLineF(x, top, x, bottom))
+        p.drawLine(QLineF(x, top, x + 5 * sign, top))
+        p.drawLine(QLineF(x, bottom, x + 5 * sign, bottom))
+
+
 def paint_playhead(p: QPainter, x: float, top: float, bottom: float, zoom: float, ruler_h: float) -> None:
     """The playhead: a shaded frame cell when zoomed in, a handle in the ruler and a line down."""
     x = math.floor(x) + 0.5

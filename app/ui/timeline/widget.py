@@ -1,5 +1,9 @@
-"""The timeline: ruler, thumbnail strip, one lane per track, playhead; zoom, scroll, seek, select,
-drag spans. Tracks in ``doc.hidden`` (the score filter) get no lane.
+"""The timeline: ruler, thumbnail strip, the audio-mute lane, one lane per track, playhead; zoom,
+scroll, seek, select, drag spans. Tracks in ``doc.hidden`` (the score filter) get no lane.
+
+The header (fixed at the top, not scrolled with the lanes) holds the ruler, with the in/out range
+shaded on it, the thumbnails and the "Audio mutes" lane (:mod:`app.ui.timeline.mutes`): a click
+selects a mute (``selected_mute``), dragging its body moves it and dragging an edge trims it.
 
 Coordinates are the widget's own: ``x_of_frame(f)`` is the left edge of frame ``f`` (where the
 playhead stands when ``f`` is shown), ``frame_at_x(x)`` the nearest frame boundary. Only the
@@ -20,7 +24,8 @@ from app.ui import style
 from app.ui.document import Document
 from app.ui.timeline.input import TimelineInput
 from app.ui.timeline.lanes import LANE_BG, SELECTED_TINT, LaneData, LanePainter
-from app.ui.timeline.ruler import paint_playhead, paint_ruler
+from app.ui.timeline.mutes import MuteLanePainter
+from app.ui.timeline.ruler import paint_in_out, paint_playhead, paint_ruler
 from app.ui.timeline.strip import ThumbnailSource, ThumbnailStrip
 
 BEYOND_END = QColor("#161719")
@@ -28,13 +33,15 @@ BEYOND_END = QColor("#161719")
 
 class TimelineWidget(TimelineInput, QWidget):
     zoomChanged = Signal(float)
+    muteSelectionChanged = Signal(object)  # the selected audio mute's id, or None
 
     LABEL_W = 176
     RULER_H = 26
     THUMB_H = 46
+    MUTE_H = 22  # the audio-mute lane, under the thumbnails
     LANE_H = 20
     MAX_ZOOM = 48.0  # px per frame
-    HEADER_H = RULER_H + THUMB_H
+    HEADER_H = RULER_H + THUMB_H + MUTE_H
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -50,6 +57,8 @@ class TimelineWidget(TimelineInput, QWidget):
         self._scrubbing = False
         self._playhead_x: float | None = None
         self._lanes = LanePainter()
+        self._mute_painter = MuteLanePainter()
+        self._selected_mute: str | None = None
         self._strip = ThumbnailStrip()
         self._hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self._vbar = QScrollBar(Qt.Orientation.Vertical, self)
@@ -67,6 +76,8 @@ class TimelineWidget(TimelineInput, QWidget):
         doc.selectionChanged.connect(self._on_selection_changed)
         doc.frameChanged.connect(self._on_frame_changed)
         doc.hiddenChanged.connect(self._on_tracks_changed)
+        if hasattr(doc, "inOutChanged"):
+            doc.inOutChanged.connect(lambda: self.update(QRect(0, 0, self.width(), self.RULER_H)))
         self._on_project_replaced()
 
     # -- thumbnails --------------------------------------------------------------------------------
@@ -93,6 +104,31 @@ class TimelineWidget(TimelineInput, QWidget):
 
     def _strip_rect(self) -> QRect:
         return QRect(self.LABEL_W, self.RULER_H, self._view_w(), self.THUMB_H)
+
+    def mute_lane_rect(self) -> QRect:
+        """The audio-mute lane's row (label and bars) in widget coordinates."""
+        return QRect(0, self.RULER_H + self.THUMB_H, self.width() - self._sb(), self.MUTE_H)
+
+    def _in_mute_lane(self, y: float) -> bool:
+        top = self.RULER_H + self.THUMB_H
+        return top <= y < top + self.MUTE_H
+
+    # -- audio mutes -------------------------------------------------------------------------------
+    @property
+    def selected_mute(self) -> str | None:
+        """The id of the audio mute selected in its lane, or None."""
+        return self._selected_mute
+
+    def set_selected_mute(self, mute_id: str | None) -> None:
+        """Select an audio mute (the track selection is cleared: one kind of thing is selected)."""
+        if mute_id is not None and not any(m.id == mute_id for m in self.doc.project.audio_mutes):
+            mute_id = None
+        if mute_id is not None and self.doc.selection:
+            self.doc.set_selection([])
+        if mute_id != self._selected_mute:
+            self._selected_mute = mute_id
+            self.update(self.mute_lane_rect())
+            self.muteSelectionChanged.emit(mute_id)
 
     def _origin(self) -> float:
         return self.LABEL_W - self._hbar.value()
@@ -234,6 +270,7 @@ class TimelineWidget(TimelineInput, QWidget):
         self._anchor_id = None
         self._press = None
         self._selected = set(self.doc.selection)
+        self.set_selected_mute(None)
         self._on_tracks_changed()
         self._hbar.setValue(0)
         self._vbar.setValue(0)
@@ -247,11 +284,15 @@ class TimelineWidget(TimelineInput, QWidget):
         if len(self._cache) > len(self._row_of):
             self._cache = {k: v for k, v in self._cache.items() if k in self._row_of}
         self._selected = set(self.doc.selection)
+        if self._selected_mute is not None:
+            self.set_selected_mute(self._selected_mute)  # drops a mute that no longer exists
         self._update_ranges()
         self.update()
 
     def _on_selection_changed(self, ids: list) -> None:
         self._selected = set(ids)
+        if ids and self._selected_mute is not None:
+            self.set_selected_mute(None)
         if ids and not any(self._lane_visible(t) for t in ids):
             self.ensure_track_visible(ids[-1])
         self.update()
@@ -303,12 +344,15 @@ class TimelineWidget(TimelineInput, QWidget):
                 p.setClipRect(QRect(tl_left, 0, view_w, self.HEADER_H).intersected(r))
                 paint_ruler(p, QRectF(tl_left, 0, view_w, self.RULER_H - 1), first=first, last=last,
                             fps=self.doc.fps, x_of_frame=self.x_of_frame, zoom=zoom, frame_count=n)
+                self._paint_in_out(p, QRectF(tl_left, 0, view_w, self.RULER_H - 1))
                 self._strip.paint(p, QRectF(self._strip_rect()), x_from=max(r.left(), tl_left),
                                   x_to=min(r.right() + 1, tl_right), origin=origin, zoom=zoom,
                                   frame_count=n, aspect=self._aspect())
                 p.restore()
             if r.left() < tl_left:
                 self._paint_corner(p)
+            if r.bottom() >= self.RULER_H + self.THUMB_H:
+                self._paint_mute_lane(p, r, first, last, origin, zoom, view_w)
             p.fillRect(QRect(tl_right, 0, sb, self.HEADER_H), style.PANEL)
 
         if r.bottom() >= self.HEADER_H:
@@ -333,12 +377,49 @@ class TimelineWidget(TimelineInput, QWidget):
             paint_playhead(p, x, 0, self.HEADER_H + lanes_h, zoom, self.RULER_H)
             p.restore()
 
+    def _paint_in_out(self, p: QPainter, rect: QRectF) -> None:
+        marks = getattr(self.doc, "in_point", None), getattr(self.doc, "out_point", None)
+        if marks == (None, None) or not self.doc.frame_count:
+            return
+        x_in = None if marks[0] is None else self.x_of_frame(marks[0])
+        x_out = None if marks[1] is None else self.x_of_frame(marks[1] + 1)
+        paint_in_out(p, rect, x_in, x_out)
+
+    def _paint_mute_lane(self, p: QPainter, r: QRect, first: int, last: int, origin: float, zoom: float,
+                         view_w: int) -> None:
+        lane = self.mute_lane_rect()
+        mutes = self.doc.project.audio_mutes
+        info = self.doc.info
+        has_audio = bool(info.audio) if info is not None else True
+        p.save()
+        if r.left() < self.LABEL_W:
+            p.setClipRect(QRect(0, lane.top(), self.LABEL_W, lane.height()).intersected(r))
+            self._mute_painter.paint_label(p, QRectF(0, lane.top(), self.LABEL_W - 1, lane.height()),
+                                           len(mutes), has_audio)
+            p.setPen(style.GRID)
+            p.drawLine(self.LABEL_W - 1, lane.top(), self.LABEL_W - 1, lane.bottom())
+        content = QRect(self.LABEL_W, lane.top(), view_w, lane.height()).intersected(r)
+        if not content.isEmpty():
+            p.setClipRect(content)
+            self._mute_painter.paint_lane(p, QRectF(self.LABEL_W, lane.top(), view_w, lane.height()), mutes,
+                                          first=first, last=last, origin=origin, zoom=zoom,
+                                          selected=self._selected_mute)
+            n = self.doc.frame_count
+            end_x = origin + n * zoom
+            if n and end_x < self.LABEL_W + view_w:
+                p.fillRect(QRectF(end_x, lane.top(), self.LABEL_W + view_w - end_x, lane.height()), BEYOND_END)
+        p.setClipRect(QRect(0, lane.top(), self.width(), lane.height()).intersected(r))
+        p.setPen(style.GRID)
+        p.drawLine(0, lane.bottom(), self.width(), lane.bottom())
+        p.restore()
+
     def _aspect(self) -> float:
         m = self.doc.project.media
         return m.width / m.height if m else 16 / 9
 
     def _paint_corner(self, p: QPainter) -> None:
-        p.fillRect(QRect(0, 0, self.LABEL_W, self.HEADER_H), style.PANEL)
+        top = self.RULER_H + self.THUMB_H  # the audio-mute lane paints its own label below
+        p.fillRect(QRect(0, 0, self.LABEL_W, top), style.PANEL)
         p.setFont(self._tc_font)
         p.setPen(style.PLAYHEAD_COLOR)
         p.drawText(QRect(10, 0, self.LABEL_W - 12, self.RULER_H), Qt.AlignmentFlag.AlignVCenter,
@@ -349,8 +430,8 @@ class TimelineWidget(TimelineInput, QWidget):
         text = f"{n} track{'s' if n != 1 else ''}" + (f" · {self._n_hidden} hidden" if self._n_hidden else "")
         p.drawText(QRect(10, self.RULER_H, self.LABEL_W - 12, self.THUMB_H), Qt.AlignmentFlag.AlignVCenter, text)
         p.setPen(style.GRID)
-        p.drawLine(0, self.HEADER_H - 1, self.LABEL_W, self.HEADER_H - 1)
-        p.drawLine(self.LABEL_W - 1, 0, self.LABEL_W - 1, self.HEADER_H)
+        p.drawLine(0, top - 1, self.LABEL_W, top - 1)
+        p.drawLine(self.LABEL_W - 1, 0, self.LABEL_W - 1, top)
 
     def _paint_lanes(self, p, r: QRect, first, last, origin, zoom, view_w, lanes_h) -> None:
         top = self.HEADER_H
