@@ -179,7 +179,7 @@ def truth_project(truth: list[list[dict]], media=None) -> Project:
             by_obj.setdefault(b["obj"], []).append((i, b))
     for _obj, items in sorted(by_obj.items()):
         cls = items[0][1]["cls"]
-        track = Track(id=project.new_track_id(cls), cls=cls, keyframes=[])
+        track = Track(id=project.new_track_id(cls), cls=cls, keyframes=[], review="approved")
         # A box cut by the frame edge stops moving linearly: key those frames (and the one after)
         # too, so interpolation between keyframes never falls short of the truth.
         clipped = {i for i, b in items if _at_edge(b["box"])}
