@@ -187,15 +187,34 @@ class MainWindow(QMainWindow):
         self.inspector_dock.raise_()
         self.act_export = self._action("&Export Redacted Video…", self.exporter.export_dialog, "Ctrl+E")
         self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        self.act_operator = self._action("&Operator Name…", self.ask_operator_name, None,
+                                         "Your name, recorded in the audit report and on the tracks you change")
+        name = str(self.settings.value("operator/name", "") or "")
+        if name:
+            self.doc.operator = name
         menus = {a.text(): a.menu() for a in self.menuBar().actions()}
         file_menu = menus["&File"]
         file_menu.insertAction(self.act_quit, self.act_export)
         file_menu.insertSeparator(self.act_quit)
+        menus["&Edit"].addSeparator()
+        menus["&Edit"].addAction(self.act_operator)
         view_menu = menus["&View"]
         view_menu.addAction(self.history_dock.toggleViewAction())
         view_menu.addAction(self.leak_dock.toggleViewAction())
         help_menu = menus["&Help"]
         help_menu.insertAction(help_menu.actions()[0], self.act_shortcuts)
+
+    def ask_operator_name(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Operator name", "Your name (for the audit report):",
+                                        text=self.doc.operator)
+        if ok and name.strip():
+            self.set_operator_name(name.strip())
+
+    def set_operator_name(self, name: str) -> None:
+        self.doc.operator = name
+        self.settings.setValue("operator/name", name)
 
     def _show_leak_report(self, report) -> None:
         self.leak_panel.set_report(report)

@@ -207,3 +207,15 @@ def test_draw_a_polygon_mask_with_the_mouse_and_export_it(qtbot, window, short_s
             outside = np.abs(a[50:200, 50:300] - b[50:200, 50:300]).mean()
             assert outside < 3, i
             assert (inside > 8) == masked, (i, inside)
+
+
+def test_operator_name_is_remembered_and_stamped_on_edited_tracks(qtbot, window, short_sample):
+    _open_with_tracks(qtbot, window, short_sample, [_auto_track("face-0001", "face", (0, 30), 100)])
+    window.set_operator_name("A. Reviewer")
+    assert window.settings.value("operator/name") == "A. Reviewer"
+    window.doc.set_selection(["face-0001"])
+    _key(qtbot, window, Qt.Key.Key_A)
+    t = window.doc.project.track("face-0001")
+    assert (t.review, t.changed_by) == ("approved", "A. Reviewer")
+    window.doc.undo.undo()
+    assert window.doc.project.track("face-0001").changed_by == ""  # untouched again: the analysis's
