@@ -285,7 +285,7 @@ def _analyze_into(project, input_path: str, args, detector=None):
         frame_range = (a, b)
     result = run(
         analyze(project, input_path, detector or _detector(args), stride=getattr(args, "stride", 1),
-                frame_range=frame_range),
+                frame_range=frame_range, extend=not getattr(args, "no_extend", False)),
         _progress_printer(args.quiet),
     )
     if result.cancelled:
@@ -440,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("-o", "--output", required=True, help="output of the same kind as the input")
     pr.add_argument("--project", help="take the tracks from this project file instead of detecting")
     pr.add_argument("-q", "--quiet", action="store_true")
+    pr.add_argument("--no-extend", action="store_true",
+                    help="don't follow tracks visually past their detections (faster, less safe)")
     _add_detect_args(pr)
     _add_encode_args(pr)
     _add_report_args(pr, device=False)
@@ -453,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--stride", type=int, default=1,
                     help="detect on every k-th frame only and interpolate between (faster, less safe)")
     sa.add_argument("--range", help="analyse frames START:END only (end exclusive)")
+    sa.add_argument("--no-extend", action="store_true",
+                    help="don't follow tracks visually past their detections (faster, less safe)")
     _add_detect_args(sa)
     sa.set_defaults(func=cmd_analyze)
 

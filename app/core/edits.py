@@ -69,8 +69,10 @@ def initial_review(track: Track, fps: float, rules: ReviewRules | None = None) -
 
 
 def is_untouched_auto(track: Track) -> bool:
-    """True for a track exactly as the analysis made it (re-analysis may replace it)."""
-    return not track.changed_by and all(k.source == KeyframeSource.AUTO for k in track.keyframes)
+    """True for a track exactly as the analysis made it (re-analysis may replace it). An exempt
+    (disabled) or rejected track is an operator's decision even without a name on it."""
+    return (not track.changed_by and track.enabled and track.review != "rejected"
+            and all(k.source == KeyframeSource.AUTO for k in track.keyframes))
 
 
 # -- keyframes -----------------------------------------------------------------------------------

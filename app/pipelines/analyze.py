@@ -42,6 +42,14 @@ from app.tracking.build_tracks import (
     stitch,
 )
 from app.tracking.bytetrack import ByteTracker, TrackerParams
+from app.tracking.extend import (
+    EXTEND_S,
+    ExtendedTrack,
+    ExtendParams,
+    ExtendStats,
+    extend_tracks,
+    extension_params,
+)
 from app.tracking.scenecut import CutDetector
 
 # Per class: ByteTrack's high threshold (first association, births). Lower scores down to the
@@ -51,6 +59,8 @@ HIGH_THRESH = {0: 0.5, 1: 0.35}
 GAP_FILL_S = 1.0  # gaps between two sightings of one track shorter than this are interpolated
 HOLD_S = 0.3  # a track is held this long past its last sighting ...
 PRE_HOLD_S = 0.1  # ... and this long before its first
+# EXTEND_S (app.tracking.extend): each track's span ends are followed visually this long past
+# the detections (where the detector missed the object: small, blurred, turned away)
 
 
 @dataclass
@@ -65,6 +75,7 @@ class AnalyzeResult:
     by_class: dict = field(default_factory=dict)
     raw: Detections | None = None  # every detection of the run (for benchmarks and the review queue)
     built: list = field(default_factory=list)  # the tracks that were put into the project
+    extension: ExtendStats | None = None  # the visual extension of track ends (None: not run)
 
 
 class _Store:
@@ -102,8 +113,13 @@ def analyze(
     frame_range: tuple[int, int] | None = None,
     params: BuildParams | None = None,
     preview_every: float | None = None,
+    extend: bool = True,
+    extend_params: ExtendParams | None = None,
 ) -> Generator[Progress, None, AnalyzeResult]:
     """Detect and track faces and plates in ``path``; add the tracks to ``project``.
+
+    With ``extend`` (and tracking), each track is then followed visually past the ends of its
+    spans (``app.tracking.extend``, up to ``EXTEND_S``; progress stage "extend").
 
     With ``preview_every`` (seconds), some progress events carry provisional tracks in
     ``partial`` (forward pass only), so an editor can show tracks as they are found.
@@ -178,6 +194,13 @@ def analyze(
     )
     if tracking:
         built = _build_tracks(dets, trackers, store.frames, cuts, seeds, p)
+        if extend and built:
+            ep = extend_params or extension_params(float(fps), EXTEND_S)
+            built, result.extension = yield from extend_tracks(path, info, built, cuts, ep, (start, end), cancel)
+            if result.extension.cancelled:
+                result.cancelled = True
+                result.seconds = time.perf_counter() - t0
+                return result
     else:
         built = [_single(dets, i) for i in range(len(dets))]
     if project.media is None:
@@ -287,6 +310,7 @@ def apply_tracks(project: Project, built: list[BuiltTrack],
     Returns (the tracks removed, the ids added), so that an editor can undo it exactly.
     """
     fps = float(project.media.fps) if project.media else 30.0
+    rules = rules or ReviewRules()
     removed = [t for t in project.tracks if is_untouched_auto(t)]
     for t in removed:
         project.remove_track(t.id)
@@ -306,7 +330,9 @@ def apply_tracks(project: Project, built: list[BuiltTrack],
                 last = next(k for k in reversed(kfs) if k.frame <= span[1])
                 kfs.append(Keyframe(span[1] + 1, last.shape, KeyframeSource.AUTO, False))
         track = Track(id=project.new_track_id(cls), cls=cls, keyframes=kfs, stats=b.stats)
-        track.review = initial_review(track, fps, rules or ReviewRules())
+        track.review = initial_review(track, fps, rules)
+        if isinstance(b, ExtendedTrack) and len(b.frames) - b.followed_frames < rules.min_seconds * fps:
+            track.review = "needs_review"  # short without the visual extension: judged as before it
         project.add_track(track)
         added.append(track.id)
     return removed, added

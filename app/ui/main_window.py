@@ -511,9 +511,14 @@ class MainWindow(QMainWindow):
     def _on_analysis_progress(self, p) -> None:
         if p.message and p.done == 0:
             self.device_label.setText(p.message)
+        if p.total:
+            self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
         eta = f", {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d} left" if p.eta_s is not None else ""
-        self.analysis_label.setText(f"analysing {p.done}/{p.total} frames, {p.fps:.1f} fps{eta}")
+        if p.stage == "extend":
+            self.analysis_label.setText(f"following tracks past the detections: {p.done}/{p.total}{eta}")
+        else:
+            self.analysis_label.setText(f"analysing {p.done}/{p.total} frames, {p.fps:.1f} fps{eta}")
         if p.partial is not None:
             self._apply_provisional(p.partial)
             self.autosave_now()
