@@ -477,6 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("-q", "--quiet", action="store_true")
     _add_detect_args(sv)
     sv.set_defaults(func=cmd_eval)
+
+    from app.batch import add_batch_args, cmd_batch
+
+    sb = sub.add_parser("batch", help="process every video and photo in a folder (resumable; writes summary.csv)",
+                        epilog="exit codes: 0 every file done or skipped; 1 a file failed (see summary.csv); "
+                               "2 input folder not found; 4 output folder not usable")
+    add_batch_args(sb)
+    sb.set_defaults(func=cmd_batch)
     return p
 
 
