@@ -19,6 +19,15 @@ setup() {
   # Re-install when pyproject.toml changed since the last setup.
   local stamp="$VENV/.obscura-installed$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    # OpenCV comes as one of several wheels that all install the same cv2 folder; an environment
+    # made before the product switched wheels must lose the old one first, or the two mix.
+    local want_cv
+    want_cv=$(grep -oE '"opencv-[a-z-]+' pyproject.toml | head -1 | tr -d '"')
+    for other in opencv-python-headless opencv-contrib-python-headless opencv-python; do
+      if [ "$other" != "$want_cv" ] && "$VENV/bin/python" -m pip show --quiet "$other" >/dev/null 2>&1; then
+        "$VENV/bin/python" -m pip uninstall --quiet -y "$other" "$want_cv"
+      fi
+    done
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
     touch "$stamp"
   fi

@@ -9,7 +9,7 @@ Each loader returns an object with the product's detector API, ``detect(frames, 
   (buffalo_l, antelopev2, the SCRFD releases...) are for non-commercial research only; using them
   commercially needs a licence from the insightface authors. Use a model you have the rights to.
   Note that the insightface wheel depends on ``onnxruntime`` and ``opencv-python``, which clash
-  with the ``onnxruntime-gpu`` and ``opencv-python-headless`` Obscura uses: see INSIGHTFACE_HINT.
+  with the ``onnxruntime-gpu`` and ``opencv-contrib-python-headless`` Obscura uses: see INSIGHTFACE_HINT.
 * :func:`load_ultralytics_pt`: a user's own ultralytics ``.pt`` (YOLOv8/11/26 detect, segment or
   pose) loaded by ``ultralytics.YOLO`` and run by torch (``pip install 'obscura[ultralytics]'``),
   decoded exactly like the ONNX detector. This imports torch
@@ -34,7 +34,7 @@ from app.detection.yolo import YoloBase
 
 INSIGHTFACE_HINT = (
     "pip install 'obscura[insightface]' and then restore Obscura's runtimes with "
-    "pip install --force-reinstall --no-deps onnxruntime-gpu opencv-python-headless "
+    "pip install --force-reinstall --no-deps onnxruntime-gpu opencv-contrib-python-headless "
     "(insightface's public model packs are licensed for non-commercial research only)"
 )
 ULTRALYTICS_HINT = "pip install 'obscura[ultralytics]'"

@@ -219,3 +219,36 @@ def test_operator_name_is_remembered_and_stamped_on_edited_tracks(qtbot, window,
     assert (t.review, t.changed_by) == ("approved", "A. Reviewer")
     window.doc.undo.undo()
     assert window.doc.project.track("face-0001").changed_by == ""  # untouched again: the analysis's
+
+
+@pytest.mark.slow
+def test_click_to_track_follows_a_moving_object(qtbot, window, tmp_path):
+    """Draw a box on a known moving object, press T: the mask follows it (IoU against the truth)."""
+    from PySide6.QtCore import QPointF
+
+    from tests.test_follow import N, iou, write_clip
+
+    clip = tmp_path / "moving.mp4"
+    truth = write_clip(clip)
+    _open_with_tracks(qtbot, window, str(clip), [])
+    view, vp = window.view, window.view.viewport()
+    _key(qtbot, window, Qt.Key.Key_R)  # rectangle tool
+    x1, y1, x2, y2 = truth[0]
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view.scene_to_view(QPointF(x1, y1)))
+    qtbot.mouseMove(vp, view.scene_to_view(QPointF((x1 + x2) / 2, (y1 + y2) / 2)))
+    qtbot.mouseMove(vp, view.scene_to_view(QPointF(x2, y2)))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view.scene_to_view(QPointF(x2, y2)))
+    (track,) = window.doc.project.tracks
+    assert window.doc.selection == [track.id]
+    _key(qtbot, window, Qt.Key.Key_V)  # back to the select tool
+    _key(qtbot, window, Qt.Key.Key_T)  # track forward from the playhead (frame 0)
+    qtbot.waitUntil(lambda: not window.edit_actions.tracking_running(), timeout=90000)
+    followed = window.doc.project.track(track.id)
+    assert followed.spans() == [(0, N - 1)]
+    sources = {k.source.value for k in followed.keyframes}
+    assert sources == {"manual", "tracked"} and len(followed.keyframes) < N // 2  # a few editable keyframes
+    ious = [iou(followed.shape_at(f).bbox, truth[f]) for f in range(N)]
+    assert float(np.mean(ious)) >= 0.6 and min(ious) >= 0.35, (np.mean(ious), min(ious))
+    window.doc.undo.undo()  # tracking is one undo step
+    assert window.doc.project.track(track.id).spans() == [(0, N - 1)]  # the static mask again (to the end)
+    assert len(window.doc.project.track(track.id).keyframes) == 2
