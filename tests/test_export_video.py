@@ -482,3 +482,16 @@ def test_export_keeps_odd_size_vfr_rotation_together(tmp_path):
     assert frame_times(dst) == frame_times(src)
     info = probe(str(dst))
     assert (info.width, info.height, info.pix_fmt, info.rotation, info.is_vfr) == (321, 243, "yuv444p", 270, True)
+
+
+def test_odd_sized_lossless_source_exports_to_h264_at_its_exact_size(tmp_path):
+    """An odd-sized 4:2:0-incompatible frame (321x243 FFV1) cannot be H.264 4:2:0: the writer picks
+    4:4:4, so the export keeps the exact size instead of failing with an encoder error."""
+    from tests.media_factory import CLIPS
+
+    src = write_clip(tmp_path / "odd.mkv", CLIPS["odd_ffv1"])
+    out = tmp_path / "odd.mp4"
+    result = run(export(make_project(321, 243, 20), str(src), str(out)))
+    info = probe(str(out))
+    assert (info.width, info.height, info.frame_count, result.frames) == (321, 243, 20, 20)
+    assert info.codec == "h264"

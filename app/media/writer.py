@@ -161,6 +161,10 @@ class VideoWriter:
         vs = self._out.add_stream(codec_name, rate=info.fps)
         vs.width, vs.height = info.width, info.height
         vs.pix_fmt = choose_pix_fmt(codec_name, info.pix_fmt, info.bit_depth)
+        if codec_name == "libx264" and (info.width % 2 or info.height % 2) and vs.pix_fmt.startswith(
+                ("yuv420", "yuv422", "nv")):
+            # H.264's 4:2:0 and 4:2:2 need even sizes; 4:4:4 keeps an odd-sized frame exactly as it is
+            vs.pix_fmt = "yuv444p10le" if info.bit_depth > 8 else "yuv444p"
         vs.time_base = info.time_base
         ctx = vs.codec_context
         ctx.time_base = info.time_base
