@@ -140,3 +140,33 @@ def test_deb_installs_into_a_scratch_root_and_runs(bundle, tmp_path):
     _headless_checks(root / "opt" / "obscura" / "obscura", run_dir)
     print(f"\n.deb: {debs[0].stat().st_size / 2**20:.0f} MiB; timings: "
           + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items()))
+    # and a real dpkg install into a scratch database + root, then remove and purge: nothing left
+    t = time.perf_counter()
+    r = subprocess.run(["bash", "packaging/deb/test_install_remove.sh", debs[0], tmp_path / "dpkg"],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    TIMINGS["dpkg install/remove"] = time.perf_counter() - t
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "nothing left behind" in r.stdout
+
+
+@pytest.mark.skipif(shutil.which("mksquashfs") is None, reason="mksquashfs (squashfs-tools) is not available")
+def test_appimage_appdir_and_image(bundle, tmp_path):
+    """The AppDir runs; the SquashFS image (or, with a runtime at hand, the AppImage) is made."""
+    r = subprocess.run(["bash", "packaging/appimage/build_appimage.sh", "--bundle", bundle, "--out", tmp_path],
+                       cwd=REPO, capture_output=True, text=True, timeout=1200)
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out
+    assert (tmp_path / "Obscura.AppDir" / "AppRun").is_file()
+    assert "centerface       ok" in out
+    if r.returncode == 3:  # no appimagetool / runtime here: the image must still be complete
+        image = tmp_path / "Obscura.squashfs"
+        assert image.stat().st_size > 50 * 2**20
+        if shutil.which("unsquashfs"):
+            listing = subprocess.run(["unsquashfs", "-l", image], capture_output=True, text=True).stdout
+            assert "AppRun" in listing and "usr/lib/obscura/obscura" in listing
+    else:
+        assert r.returncode == 0, out[-3000:]
+        images = list(tmp_path.glob("Obscura-*.AppImage"))
+        assert images and os.access(images[0], os.X_OK)
+        v = subprocess.run([images[0], "--appimage-extract-and-run", "--version"], capture_output=True, text=True)
+        assert v.stdout.startswith("obscura "), v.stdout + v.stderr

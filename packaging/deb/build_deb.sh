@@ -81,7 +81,10 @@ Description: on-premise video anonymisation editor (faces, licence plates)
  and no network is used. Includes the headless command line 'obscura'
  (process, batch, export).
 TXT
-for s in postinst postrm; do install -m 0755 "$here/$s" "$root/DEBIAN/$s"; done
+# No maintainer scripts: the MIME database, the desktop-entry cache and the icon cache are refreshed by
+# dpkg triggers that shared-mime-info, desktop-file-utils and the icon theme declare on the folders
+# we install into (calling update-mime-database from postinst/postrm is what lintian warns about, and
+# a postrm that regenerates the MIME cache where nothing else is registered leaves files behind).
 
 deb="$out/obscura_${version}_${arch}.deb"
 case "$compress" in
