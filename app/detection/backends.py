@@ -16,17 +16,27 @@ Each loader returns an object with the product's detector API, ``detect(frames, 
   into the process, which the product otherwise never does; prefer converting the model to ONNX
   (``python -m app.detection.convert model.pt model.onnx --dynamic``) and using
   :class:`app.detection.yolo.YoloDetector`.
+
+Neither file is in Obscura's manifest, so neither is verified: each load raises a visible
+integrity warning naming the file and its sha256 (stderr, the editor's status bar), and the
+detector carries ``weights_sha256`` and ``verified = False``. The file is read once and exactly
+those bytes are loaded (from a private temporary copy), so the hash shown is the hash of what runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from app.assets import integrity_warning
 from app.detection.detections import CLASS_IDS, Detections
 from app.detection.models import ModelError
 from app.detection.sessions import Device
@@ -63,6 +73,39 @@ def _existing(path: str | Path, what: str) -> Path:
     if not p.is_file():
         raise ModelError(f"{what} '{p}' does not exist (give the path of a model file on this machine)")
     return p
+
+
+@contextlib.contextmanager
+def unverified_weights(path: Path, what: str) -> Iterator[tuple[Path, str]]:
+    """Read user-brought weights once, raise the visible 'unverified' warning with their sha256, and
+    yield (a private copy of exactly those bytes, the sha256) for the library to load; the copy is
+    deleted afterwards."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ModelError(f"{what} '{path}' cannot be read: {e.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    integrity_warning(
+        f"unverified:{digest}",
+        f"{what} {Path(path).name} (sha256 {digest[:16]}...) is not one of Obscura's manifest models: its "
+        "weights are UNVERIFIED (a user-brought model for an optional back-end)",
+    )
+    folder = tempfile.mkdtemp(prefix="obscura-weights-")  # 0700: nobody else can swap the copy
+    try:
+        copy = Path(folder) / Path(path).name
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        del data
+        yield copy, digest
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _mark_unverified(detector, digest: str):
+    detector.weights_sha256 = digest
+    detector.verified = False
+    return detector
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,15 +155,16 @@ def load_insightface_face_detector(
         detail = "" if getattr(e, "name", None) == "insightface" else f" ({str(e).splitlines()[0][:160]})"
         raise ModelError(f"the insightface back-end is not installed{detail}: {INSIGHTFACE_HINT}") from None
     device = device or _CPU
-    try:
-        model = model_zoo.get_model(str(path), providers=list(device.providers))
-    except Exception as e:  # noqa: BLE001 - insightface raises many kinds; the user needs one line
-        raise ModelError(f"insightface cannot load '{path}': {str(e).splitlines()[0][:200]}") from None
+    with unverified_weights(path, "face model") as (copy, digest):
+        try:
+            model = model_zoo.get_model(str(copy), providers=list(device.providers))
+        except Exception as e:  # noqa: BLE001 - insightface raises many kinds; the user needs one line
+            raise ModelError(f"insightface cannot load '{path}': {str(e).splitlines()[0][:200]}") from None
     if model is None or getattr(model, "taskname", None) != "detection" or not hasattr(model, "detect"):
         raise ModelError(f"'{path}' is not an insightface face detector (SCRFD or RetinaFace .onnx)")
     model.prepare(0 if device.name == "cuda" else -1, input_size=tuple(input_size), det_thresh=float(score),
                   nms_thresh=float(nms_iou))
-    return InsightFaceDetector(model, input_size)
+    return _mark_unverified(InsightFaceDetector(model, input_size), digest)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -194,11 +238,13 @@ def load_ultralytics_pt(
         SETTINGS.update({"sync": False})
     except Exception:  # noqa: BLE001 - a read-only settings file must not stop detection
         pass
-    try:
-        yolo = YOLO(str(path))
-    except Exception as e:  # noqa: BLE001
-        raise ModelError(f"ultralytics cannot load '{path}': {str(e).splitlines()[0][:200]}") from None
+    with unverified_weights(path, "ultralytics model") as (copy, digest):
+        try:
+            yolo = YOLO(str(copy))
+        except Exception as e:  # noqa: BLE001
+            raise ModelError(f"ultralytics cannot load '{path}': {str(e).splitlines()[0][:200]}") from None
     if yolo.task not in ("detect", "segment", "pose"):
         raise ModelError(f"'{path}' is a '{yolo.task}' model; Obscura needs a detect, segment or pose model")
     dev = "cuda" if device is not None and device.name == "cuda" else "cpu"
-    return UltralyticsPtDetector(yolo, task, dev, float(score), float(nms_iou), int(imgsz), class_map)
+    det = UltralyticsPtDetector(yolo, task, dev, float(score), float(nms_iou), int(imgsz), class_map)
+    return _mark_unverified(det, digest)

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import onnxruntime as ort
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # no 1DS telemetry (see app/__init__.py); read at import
+import onnxruntime as ort  # noqa: E402
 
-from app.errors import ObscuraError
+from app.errors import ObscuraError  # noqa: E402
+
+if hasattr(ort, "disable_telemetry_events"):
+    ort.disable_telemetry_events()  # in case something imported onnxruntime before Obscura did
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -32,6 +37,37 @@ class Device:
 
 def _has_nvidia_driver() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*")) or os.path.exists("/proc/driver/nvidia/version") or os.name == "nt"
+
+
+@lru_cache(maxsize=1)
+def cuda_requirements() -> str:
+    """What the installed onnxruntime build needs to run on CUDA, read from the package itself
+    (its build info and its wheel's requirements), e.g. 'CUDA 13.x and cuDNN 9'."""
+    cuda = cudnn = None
+    try:
+        from onnxruntime.capi import build_and_package_info as info
+
+        cuda = getattr(info, "cuda_version", None) or None
+    except Exception:  # noqa: BLE001 - a CPU build has no such module
+        pass
+    try:
+        import importlib.metadata as md
+
+        for req in md.requires("onnxruntime-gpu") or []:
+            m = re.match(r"nvidia-cudnn-cu(\d+)\s*~=\s*(\d+)", req)
+            if m:
+                cudnn, cuda = m.group(2), cuda or m.group(1)
+    except Exception:  # noqa: BLE001 - not installed from a wheel with metadata
+        pass
+    if not cuda:
+        return "the CUDA and cuDNN versions this onnxruntime build was made for"
+    major = str(cuda).split(".")[0]
+    return f"CUDA {major}.x" + (f" and cuDNN {cudnn} for CUDA {major}" if cudnn else "")
+
+
+def _cuda_missing_reason() -> str:
+    extras = " (pip install 'onnxruntime-gpu[cuda,cudnn]', or install them system-wide)"
+    return f"CUDA libraries not found: onnxruntime {ort.__version__} needs {cuda_requirements()}{extras}"
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +100,7 @@ def _cuda_probe() -> tuple[bool, str]:
     except Exception as e:  # noqa: BLE001 - any failure means: no usable CUDA
         return False, f"CUDA provider failed to start ({type(e).__name__})"
     if sess.get_providers()[0] != "CUDAExecutionProvider":
-        return False, "CUDA libraries (CUDA 12 / cuDNN 9) not found"
+        return False, _cuda_missing_reason()
     return True, "NVIDIA GPU via onnxruntime CUDA provider"
 
 

@@ -108,8 +108,23 @@ def _model_facts(detector_config: dict | None) -> list[dict]:
                  "source": f"{s.wheel}=={s.version}:{s.member}"}
         if s.convert:
             entry["converted_sha256"] = s.expected_sha256()
+        warning = _model_warning(s)
+        if warning:
+            entry["warning"] = warning
         out.append(entry)
     return out
+
+
+def _model_warning(s) -> str | None:
+    """Why this model's hash is not the product's own guarantee (None: it is)."""
+    from app.assets import custom_manifest
+
+    if custom_manifest():
+        return "NOT VERIFIED: its hash comes from a custom manifest (OBSCURA_MANIFEST), not from this release"
+    conv = s.expected_sha256() if s.convert else None
+    if conv and s.reference_sha256 and conv != s.reference_sha256:
+        return "local conversion: its sha256 is not the manifest's reference conversion"
+    return None
 
 
 def _thresholds(detector_config: dict | None) -> dict:
@@ -481,7 +496,8 @@ def render_html(r: dict) -> str:
         [_e(m["id"]), _e(m["task"]), _e(m["licence"]),
          f'<span class="mono">{_e(m.get("sha256"))}</span>'
          + (f'<br><span class="muted">converted: </span><span class="mono">{_e(m["converted_sha256"])}</span>'
-            if m.get("converted_sha256") else "")]
+            if m.get("converted_sha256") else "")
+         + (f'<br><strong>warning: {_e(m["warning"])}</strong>' if m.get("warning") else "")]
         for m in det["models"]
     ]))
 
