@@ -81,7 +81,8 @@ def export(
     audio_end = edit.window[1] if edit.window is not None else None
     meter = RateMeter("export", wanted)
     try:
-        with atomic_output(output_path, [input_path]) as tmp, VideoReader(input_path, info) as reader:
+        with atomic_output(output_path, [input_path], supersedes=_report_paths(output_path)) as tmp, \
+                VideoReader(input_path, info) as reader:
             audio = reader.audio_streams
             if not audio:
                 result.audio_mutes = 0
@@ -135,6 +136,14 @@ def export(
     result.seconds = time.perf_counter() - t0
     yield meter.progress(result.frames, force=True, message="cancelled" if result.cancelled else "done")
     return result
+
+
+def _report_paths(output_path: str) -> tuple[str, str]:
+    """The audit report of an earlier export to ``output_path``: it goes when the new file replaces
+    the old one (a new report, when asked for, is written after the export)."""
+    from app.pipelines.report import report_paths
+
+    return report_paths(output_path)
 
 
 def check_frame_range(frame_range: tuple[int, int] | None, frame_count: int) -> tuple[int, int]:
@@ -219,7 +228,7 @@ def _export_image(project: Project, input_path: str, output_path: str) -> Genera
     image = read_image(input_path)
     masks = _masks(project, 0)
     out = redact_bgr(image, masks)
-    with atomic_output(output_path, [input_path]) as tmp:
+    with atomic_output(output_path, [input_path], supersedes=_report_paths(output_path)) as tmp:
         write_image(tmp, out)
     yield Progress("export", 1, 1, message="done")
     return ExportResult(

@@ -2,7 +2,10 @@
 
 Saving is atomic: the JSON goes to a temporary file in the destination folder, is flushed and
 fsync'ed, and then renamed over the destination with :func:`os.replace`. A crash, a full disk or
-any other error leaves either the old file or the new one, never a torn mix, and no temp file.
+any other error leaves either the old file or the new one, never a torn mix. An error removes the
+temporary file at once; a ``kill -9`` or a power cut mid-save can leave it behind
+(``.NAME.PID-HOST.XXXXXXXX.tmp``), and the next save into that folder removes it once its writer is
+provably gone (:func:`app.media.output.clean_stale_temps`).
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from typing import Any
 
 from app.core.project import Project
 from app.errors import OutputError, ProjectError
-from app.project_io.schema import project_from_dict, project_to_dict
+from app.media.output import clean_stale_temps, fsync_dir, make_temp
+from app.project_io.schema import project_from_dict, project_to_dict, read_project_bytes
 
 _ERRNO_TEXT = {
     errno.ENOSPC: "no space left on device",
@@ -59,8 +62,9 @@ def save_project(p: Project, path: str | os.PathLike[str]) -> None:
     except ProjectError as e:
         raise OutputError(f"cannot save project to {path}: {e}") from e
 
+    clean_stale_temps(folder)  # what killed saves (or exports) left here
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        fd, tmp = make_temp(folder, name, ".tmp")  # locked while it is written
     except OSError as e:
         raise OutputError(f"cannot save project to {path}: {_reason(e)}") from e
     try:
@@ -69,9 +73,12 @@ def save_project(p: Project, path: str | os.PathLike[str]) -> None:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        if os.path.exists(path):
-            _copy_mode(path, tmp)
-        os.replace(tmp, path)
+            if os.path.exists(path):
+                _copy_mode(path, tmp)
+            if os.name != "nt":  # the lock is held (f open) until the new file is in place
+                os.replace(tmp, path)
+        if os.name == "nt":  # pragma: no cover - an open file cannot be renamed there
+            os.replace(tmp, path)
     except BaseException as e:
         try:
             os.unlink(tmp)
@@ -80,7 +87,7 @@ def save_project(p: Project, path: str | os.PathLike[str]) -> None:
         if isinstance(e, Exception):
             raise OutputError(f"cannot save project to {path}: {_reason(e)}") from e
         raise  # KeyboardInterrupt / SystemExit: cleaned up, propagate unchanged
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _copy_mode(src: str, dst: str) -> None:
@@ -89,22 +96,6 @@ def _copy_mode(src: str, dst: str) -> None:
         os.chmod(dst, os.stat(src).st_mode & 0o7777)
     except OSError:
         pass
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make the rename itself durable (POSIX); harmless where unsupported."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
@@ -118,8 +109,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     if os.path.isdir(path):
         raise ProjectError(f"project file is a folder, not a file: {path}")
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read_project_bytes(path)  # refuses devices, pipes, huge files and millions of keyframes
     except OSError as e:
         raise ProjectError(f"cannot read project file {path}: {_reason(e)}") from e
     data = _parse_json(raw, path)
