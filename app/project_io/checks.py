@@ -71,6 +71,8 @@ class Reader:
             return "true" if value else "false"
         if isinstance(value, float) and not math.isfinite(value):
             return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, int) and not -(10**20) < value < 10**20:
+            return _big_int(value)
         if isinstance(value, int | float):
             return repr(value)
         if isinstance(value, str):
@@ -119,9 +121,9 @@ class Reader:
             bound = "" if minimum is None else f" >= {minimum}"
             self.fail(path, f"expected an integer{bound}, got {self.show(value)}")
         if minimum is not None and value < minimum:
-            self.fail(path, f"expected an integer >= {minimum}, got {value}")
+            self.fail(path, f"expected an integer >= {minimum}, got {self.show(value)}")
         if maximum is not None and value > maximum:
-            self.fail(path, f"expected an integer <= {maximum}, got {value}")
+            self.fail(path, f"expected an integer <= {maximum}, got {self.show(value)}")
         return value
 
     def number(
@@ -132,12 +134,23 @@ class Reader:
         hi: float | None = None,
         what: str = "a finite number",
     ) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             self.fail(path, f"expected {what}, got {self.show(value)}")
         if lo is not None and value < lo:
             self.fail(path, f"expected a number >= {lo:g}, got {self.show(value)}")
         if hi is not None and value > hi:
             self.fail(path, f"expected a number <= {hi:g}, got {self.show(value)}")
+        return value
+
+    def coordinate(self, value: Any, path: str, limit: int) -> float | int:
+        """A finite number within ``[-limit, limit]``: a pixel coordinate that the renderer can
+        draw (a shape wholly outside the frame is fine, ``1e300`` is not)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
+            self.fail(path, f"expected a finite number, got {self.show(value)}")
+        if not -limit <= value <= limit:
+            self.fail(path, f"expected a pixel coordinate between {-limit} and {limit}, got {self.show(value)}")
         return value
 
     def enum(self, value: Any, enum: type[E], path: str) -> E:
@@ -149,9 +162,29 @@ class Reader:
 
     def fraction(self, value: Any, path: str) -> Fraction:
         """A positive rational written as ``"30000/1001"`` or ``"25"`` (an integer is accepted)."""
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**12:
             return Fraction(value)
         m = _FRACTION.fullmatch(value) if isinstance(value, str) else None
         if m is None or (m.group(2) is not None and int(m.group(2)) == 0) or int(m.group(1)) == 0:
             self.fail(path, f'expected a positive rational like "30000/1001", got {self.show(value)}')
         return Fraction(int(m.group(1)), int(m.group(2) or 1))
+
+
+def _finite(value: int | float) -> bool:
+    """``math.isfinite`` that says False (instead of raising) for an int too large for a float."""
+    if isinstance(value, int):
+        return -_FLOAT_MAX <= value <= _FLOAT_MAX
+    return math.isfinite(value)
+
+
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _big_int(value: int) -> str:
+    """``123456...7890 (401 digits)``: a huge integer, short (also past Python's str() limit)."""
+    sign = "-" if value < 0 else ""
+    try:
+        digits = str(abs(value))
+    except ValueError:  # more digits than Python will print
+        return f"{sign}an integer of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+    return f"{sign}{digits[:6]}...{digits[-4:]} ({len(digits)} digits)"

@@ -15,12 +15,20 @@ File layout (version 1)::
 Every problem found while reading is a :class:`~app.errors.ProjectError` whose message names the
 offending field, e.g. ``project file: tracks[3].keyframes[12].shape.points[1][0]: expected a
 finite number, got 'abc'``.
+
+Files a damaged or hostile source could make expensive are refused with a message that names the
+limit (see the ``MAX_*`` constants): more than 256 MiB, more than a million keyframes, more
+keyframes in a track than the video has frames, polygons of more than 10,000 points, coordinates
+beyond +-1,000,000 px, frame numbers past 2**31-1; and the project "file" must be a regular file
+(a FIFO or ``/dev/zero`` would hang or never end). NaN and Infinity, which Python's json accepts,
+are refused wherever a number is read. A shape wholly outside the frame is valid (nothing is drawn).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,16 @@ from app.project_io.checks import Reader, key_path
 
 FORMAT = "obscura-project"
 VERSION = 1
+
+# Limits that no real project comes near; past them a file is damaged or hostile, and reading it
+# on would mean a hang, runaway memory or masks the renderer cannot draw. Each error names its limit.
+MAX_FRAME = 2**31 - 1  # frame numbers (keyframes, audio mutes, media frame_count)
+MAX_SIDE = 65536  # media width and height (the probe itself stops at 8192)
+COORD_LIMIT = 1_000_000  # |x|, |y| in pixels: far outside any frame, but drawable (int32 with sub-pixel bits)
+MAX_POLYGON_POINTS = 10_000  # a hand-drawn polygon has tens of points
+MAX_KEYFRAMES = 1_000_000  # in the whole project (a busy hour of video has a few hundred thousand)
+MAX_PROJECT_BYTES = 256 * 2**20  # ~1 million keyframes as saved
+MAX_PARSE_MEMORY = 2 * 2**30  # estimated memory to parse the JSON (1 million keyframes: ~1.7 GiB)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -110,6 +128,46 @@ def _track_to_dict(t: Track) -> dict[str, Any]:
 # --- reading ---------------------------------------------------------------------------------
 
 
+def read_project_bytes(path: str) -> bytes:
+    """The bytes of the project file at ``path`` (absolute), refused before they can cost a hang
+    or runaway memory: not a regular file (a FIFO would block, ``/dev/zero`` never ends), larger
+    than :data:`MAX_PROJECT_BYTES`, or holding more than :data:`MAX_KEYFRAMES` keyframes (counted
+    on the raw bytes, before JSON parsing builds millions of objects). Raises OSError when the
+    file cannot be read."""
+    source = f"project file {path}"
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ProjectError(f"{source} is not a regular file (a device, a pipe or a socket?)")
+
+    def too_big(size: int) -> ProjectError:
+        return ProjectError(f"{source} is {size / 2**20:.0f} MiB; Obscura opens project files up to "
+                            f"{MAX_PROJECT_BYTES // 2**20} MiB")
+
+    if st.st_size > MAX_PROJECT_BYTES:
+        raise too_big(st.st_size)
+    with open(path, "rb") as f:
+        raw = f.read(MAX_PROJECT_BYTES + 1)
+    if len(raw) > MAX_PROJECT_BYTES:
+        raise too_big(len(raw))
+    keyframes = raw.count(b'"frame"')  # every keyframe has one; an over-estimate at worst
+    if keyframes > MAX_KEYFRAMES:
+        raise ProjectError(f"{source} holds about {keyframes} keyframes; Obscura opens projects with up to "
+                           f"{MAX_KEYFRAMES} keyframes")
+    need = parse_memory_estimate(raw)
+    if need > MAX_PARSE_MEMORY:
+        raise ProjectError(f"{source} is too large to open: reading it would take about {need / 2**30:.1f} GiB "
+                           f"of memory; Obscura reads project files up to {MAX_PARSE_MEMORY / 2**30:.0f} GiB "
+                           f"(about {MAX_KEYFRAMES} keyframes)")
+    return raw
+
+
+def parse_memory_estimate(raw: bytes) -> int:
+    """An upper estimate of the memory ``json.loads`` needs for ``raw``: the bytes and their text,
+    plus each object, array and value it would build (a file of small arrays or numbers costs far
+    more than its size). Measured 1.3-2x above the real peak for keyframes, arrays and numbers."""
+    return 2 * len(raw) + 250 * raw.count(b"{") + 100 * raw.count(b"[") + 40 * raw.count(b",")
+
+
 def project_from_dict(
     d: Any, base_dir: str | os.PathLike[str] | None = None, source: str = "project file"
 ) -> Project:
@@ -134,6 +192,8 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
     if fmt != FORMAT:
         r.fail("format", f"not an Obscura project (expected {FORMAT!r}, got {r.show(fmt)})")
     version = r.integer(r.required(d, "version", ""), "version", minimum=None)
+    if version > 1000:
+        r.fail("version", f"unsupported version {r.show(version)}")
     if version > VERSION:
         r.fail(
             "version",
@@ -156,9 +216,10 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
 
     tracks: list[Track] = []
     seen: dict[str, int] = {}
+    budget = _KeyframeBudget(media.frame_count if media is not None else 0)
     for i, t in enumerate(r.array(r.required(d, "tracks", ""), "tracks")):
         path = f"tracks[{i}]"
-        track = _read_track(r, t, path)
+        track = _read_track(r, t, path, budget)
         if track.id in seen:
             r.fail(f"{path}.id", f"duplicate track id {track.id!r} (also used by tracks[{seen[track.id]}])")
         seen[track.id] = i
@@ -170,8 +231,8 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
         a = r.obj(a, path)
         r.no_unknown(a, {"id", "start", "end", "mode", "label"}, path)
         mid = r.string(r.required(a, "id", path), f"{path}.id", nonempty=True)
-        start = r.integer(r.required(a, "start", path), f"{path}.start", minimum=0)
-        end = r.integer(r.required(a, "end", path), f"{path}.end", minimum=0)
+        start = r.integer(r.required(a, "start", path), f"{path}.start", minimum=0, maximum=MAX_FRAME)
+        end = r.integer(r.required(a, "end", path), f"{path}.end", minimum=0, maximum=MAX_FRAME)
         mode = r.string(a.get("mode", "silence"), f"{path}.mode")
         label = r.string(a.get("label", ""), f"{path}.label")
         with r.at(path):
@@ -187,12 +248,15 @@ def _read_media(r: Reader, m: Any, path: str, base_dir: str | os.PathLike[str] |
     m = r.obj(m, path)
     r.no_unknown(m, {"path", "width", "height", "fps", "frame_count", "sha256"}, path)
     media_path = r.string(r.required(m, "path", path), f"{path}.path", nonempty=True)
+    if "\0" in media_path:
+        r.fail(f"{path}.path", "contains a NUL character, which no file name can hold")
     if base_dir is not None and not os.path.isabs(media_path):
         media_path = os.path.normpath(os.path.join(os.path.abspath(base_dir), media_path))
-    width = r.integer(r.required(m, "width", path), f"{path}.width", minimum=1)
-    height = r.integer(r.required(m, "height", path), f"{path}.height", minimum=1)
+    width = r.integer(r.required(m, "width", path), f"{path}.width", minimum=1, maximum=MAX_SIDE)
+    height = r.integer(r.required(m, "height", path), f"{path}.height", minimum=1, maximum=MAX_SIDE)
     fps = r.fraction(r.required(m, "fps", path), f"{path}.fps")
-    frame_count = r.integer(r.required(m, "frame_count", path), f"{path}.frame_count", minimum=0)
+    frame_count = r.integer(r.required(m, "frame_count", path), f"{path}.frame_count", minimum=0,
+                            maximum=MAX_FRAME)
     sha = m.get("sha256")
     if sha is not None:
         sha = r.string(sha, f"{path}.sha256")
@@ -227,13 +291,19 @@ def _read_shape(r: Reader, s: Any, path: str) -> Shape:
     r.no_unknown(s, {"kind", "points"}, path)
     kind = r.enum(r.required(s, "kind", path), ShapeKind, f"{path}.kind")
     raw_points = r.array(r.required(s, "points", path), f"{path}.points")
+    if kind is not ShapeKind.POLYGON and len(raw_points) != 2:
+        r.fail(f"{path}.points",
+               f"a {kind.value} needs exactly 2 points (its bounding box), got {len(raw_points)}")
+    if len(raw_points) > MAX_POLYGON_POINTS:
+        r.fail(f"{path}.points", f"a polygon may have at most {MAX_POLYGON_POINTS} points, got {len(raw_points)}")
     points = []
     for i, pt in enumerate(raw_points):
         pp = f"{path}.points[{i}]"
         pair = r.array(pt, pp)
         if len(pair) != 2:
             r.fail(pp, f"expected an [x, y] pair, got {len(pair)} values")
-        points.append((r.number(pair[0], f"{pp}[0]"), r.number(pair[1], f"{pp}[1]")))
+        points.append((r.coordinate(pair[0], f"{pp}[0]", COORD_LIMIT),
+                       r.coordinate(pair[1], f"{pp}[1]", COORD_LIMIT)))
     if kind is ShapeKind.POLYGON and len(points) < 3:
         r.fail(f"{path}.points", f"a polygon needs at least 3 points, got {len(points)}")
     if kind is not ShapeKind.POLYGON and len(points) != 2:
@@ -247,7 +317,7 @@ def _read_shape(r: Reader, s: Any, path: str) -> Shape:
 def _read_keyframe(r: Reader, k: Any, path: str) -> Keyframe:
     k = r.obj(k, path)
     r.no_unknown(k, {"frame", "shape", "source", "visible", "score"}, path)
-    frame = r.integer(r.required(k, "frame", path), f"{path}.frame", minimum=0)
+    frame = r.integer(r.required(k, "frame", path), f"{path}.frame", minimum=0, maximum=MAX_FRAME)
     shape = _read_shape(r, r.required(k, "shape", path), f"{path}.shape")
     source = r.enum(k.get("source", "auto"), KeyframeSource, f"{path}.source")
     visible = r.boolean(k.get("visible", True), f"{path}.visible")
@@ -258,7 +328,25 @@ def _read_keyframe(r: Reader, k: Any, path: str) -> Keyframe:
         return Keyframe(frame, shape, source, visible, score)
 
 
-def _read_track(r: Reader, t: Any, path: str) -> Track:
+class _KeyframeBudget:
+    """Caps keyframes before they are read: per track, one per frame of the video (and one past
+    its end, where a span closes); in the project, :data:`MAX_KEYFRAMES`."""
+
+    def __init__(self, frame_count: int) -> None:
+        self.per_track = frame_count + 1 if frame_count > 0 else None
+        self.frame_count = frame_count
+        self.left = MAX_KEYFRAMES
+
+    def take(self, r: Reader, n: int, path: str) -> None:
+        if self.per_track is not None and n > self.per_track:
+            r.fail(path, f"{n} keyframes, but the video has only {self.frame_count} frames "
+                         f"(a track holds at most one keyframe per frame: {self.per_track} here)")
+        if n > self.left:
+            r.fail(path, f"the project has more than {MAX_KEYFRAMES} keyframes, the most Obscura opens")
+        self.left -= n
+
+
+def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = None) -> Track:
     t = r.obj(t, path)
     r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "changed_by", "keyframes"}, path)
     track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
@@ -275,10 +363,12 @@ def _read_track(r: Reader, t: Any, path: str) -> Track:
     changed_by = r.string(t.get("changed_by", ""), f"{path}.changed_by")
     stats: dict[str, float] = {}
     for key, value in r.obj(t.get("stats", {}), f"{path}.stats").items():
-        stats[key] = r.number(value, f"{path}.stats.{key}")
+        stats[key] = r.number(value, key_path(f"{path}.stats", key))
     keyframes: list[Keyframe] = []
     seen: dict[int, int] = {}
-    for i, k in enumerate(r.array(r.required(t, "keyframes", path), f"{path}.keyframes")):
+    raw_keyframes = r.array(r.required(t, "keyframes", path), f"{path}.keyframes")
+    (budget or _KeyframeBudget(0)).take(r, len(raw_keyframes), f"{path}.keyframes")
+    for i, k in enumerate(raw_keyframes):
         kp = f"{path}.keyframes[{i}]"
         kf = _read_keyframe(r, k, kp)
         if kf.frame in seen:
