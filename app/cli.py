@@ -211,12 +211,29 @@ def _is_image(path: str) -> bool:
     return is_image_path(path)
 
 
+def _check_input(path: str) -> None:
+    """Refuse a bad input (missing, empty, corrupt, the wrong kind, too large) in a moment, before the
+    models load and not after them."""
+    if _is_image(path):
+        from app.media.images import check_photo
+
+        check_photo(path)
+    else:
+        from app.media.probe import check_video
+
+        check_video(path)
+
+
 # -- commands -----------------------------------------------------------------------------------
 def cmd_probe(args) -> int:
-    from app.media.probe import probe
+    if _is_image(args.video):
+        from app.media.images import photo_summary
 
-    info = probe(args.video)
-    summary = info.summary()
+        summary = photo_summary(args.video)
+    else:
+        from app.media.probe import probe
+
+        summary = probe(args.video).summary()
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -252,6 +269,11 @@ def cmd_export(args) -> int:
     input_path = args.input or (project.media.path if project.media else None)
     if not input_path:
         raise ProjectError(f"project file {args.project}: media: no input video; pass --input VIDEO")
+    if not args.input and not os.path.isfile(input_path):  # the project's video moved, or never was a file
+        what = ("is a folder, not a video file" if os.path.isdir(input_path) else
+                "is not a regular file" if os.path.exists(input_path) else "does not exist")
+        raise ProjectError(f"project file {args.project}: media.path: the video {input_path} {what}; "
+                           "pass --input VIDEO to use the video where it is now")
     return _run_export(project, input_path, args)
 
 
@@ -302,6 +324,7 @@ def cmd_analyze(args) -> int:
     from app.project_io import load_project, save_project
 
     project = load_project(args.project) if args.project and os.path.exists(args.project) else Project()
+    _check_input(args.input)
     _analyze_into(project, args.input, args)
     out = args.output or args.project or os.path.splitext(args.input)[0] + ".obscura.json"
     save_project(project, out)
@@ -322,6 +345,7 @@ def cmd_process(args) -> int:
         project = load_project(args.project)
     else:
         project = Project()
+        _check_input(args.input)
         detector = _detector(args)
         _analyze_into(project, args.input, args, detector)
     return _run_export(project, args.input, args, detector=detector, started=started)
@@ -376,6 +400,27 @@ def cmd_eval(args) -> int:
             json.dump(res, f, indent=2)
     if args.html:
         write_html(res, args.html, f"Obscura detection evaluation: {os.path.basename(os.path.abspath(args.images))}")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from app import cache
+
+    if args.action == "list":
+        rows = cache.entries()
+        for e in rows:
+            owner = e.project or f"untitled ({(e.owner or {}).get('media_name', '?')})"
+            state = f"  [orphan: {e.orphan_reason}]" if e.orphan_reason else ""
+            print(f"{e.folder.name}  {e.size / 1024:8.1f} KiB  {owner}{state}")
+        print(f"{len(rows)} cache folder(s), {cache.total_size() / 1024:.1f} KiB in {cache.cache_root()} "
+              "(frame tables only: no images)", file=sys.stderr)
+        return 0
+    if args.paths and args.all:
+        raise ObscuraError("give project files or --all, not both")
+    gone = cache.clear(args.paths, everything=args.all)
+    what = "every cache" if args.all else ("the caches of the given files" if args.paths else "orphaned caches")
+    print(f"removed {len(gone)} cache folder(s) ({sum(e.size for e in gone) / 1024:.1f} KiB): {what}",
+          file=sys.stderr)
     return 0
 
 
@@ -478,6 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_detect_args(sv)
     sv.set_defaults(func=cmd_eval)
 
+    sc = sub.add_parser("cache", help="list or clear the editor's per-project caches (frame tables, no images)")
+    sc.add_argument("action", choices=["list", "clear"])
+    sc.add_argument("paths", nargs="*", help="clear: only the caches of these project (or video) files")
+    sc.add_argument("--all", action="store_true", help="clear: every cache (default: those whose project is gone)")
+    sc.set_defaults(func=cmd_cache)
+
     from app.batch import add_batch_args, cmd_batch
 
     sb = sub.add_parser("batch", help="process every video and photo in a folder (resumable; writes summary.csv)",
@@ -500,6 +551,44 @@ def _add_detect_args(p: argparse.ArgumentParser) -> None:
                    help="extra full-resolution tiled pass for large frames (auto: 4K and up)")
 
 
+_LOG_LINE_MAX = 400
+_ARRAY = r"array\((?:[^()]|\([^()]*\))*\)"  # a numpy repr, up to its closing parenthesis
+_NUMBERS = r"(?:[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?[,;\s\[\]()]+){16,}[-+]?\d*"  # 16+ numbers in a row
+_BYTES = r"b(['\"])(?:\\.|(?!\1).){24,}?\1"  # a long bytes literal
+_QUOTED_PATH = r"(['\"])([^'\"\n]*[\\/][^'\"\n]*)\1"  # a quoted string with a path separator
+_MEDIA_PATH = (r"(?<![\w.])(?:[A-Za-z]:)?[\\/][^\n'\"]*?\.(?:mp4|m4v|mov|mkv|avi|webm|mts|m2ts|ts|mxf|gif|jpe?g|png"
+               r"|wav|json|html)\b")  # a path with spaces, up to a media or project file name
+_BARE_PATH = r"(?<![\w.])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/:,()]+[\\/])+([^\s'\",()\\/]+)"
+
+
+def _name_only(path: str) -> str:
+    return path if path.endswith(".py") else (os.path.basename(path.rstrip("\\/")) or path)
+
+
+def scrub_log_text(text: str) -> str:
+    """An exception's message fit for the log folder: numpy reprs, long runs of numbers and long
+    bytes literals elided (they could be pixels), footage paths reduced to file names, lines capped."""
+    import re
+
+    text = re.sub(_ARRAY, "array([...])", text)
+    text = re.sub(_NUMBERS, "[numbers elided] ", text)
+    text = re.sub(_BYTES, "b'[bytes elided]'", text)
+    text = re.sub(_QUOTED_PATH, lambda m: m.group(1) + _name_only(m.group(2)) + m.group(1), text)
+    text = re.sub(_MEDIA_PATH, lambda m: _name_only(m.group(0)), text, flags=re.I)
+    text = re.sub(_BARE_PATH, lambda m: _name_only(m.group(0)), text)
+    return "\n".join(ln if len(ln) <= _LOG_LINE_MAX else ln[:_LOG_LINE_MAX] + " [cut]" for ln in text.split("\n"))
+
+
+def format_for_log(exc: BaseException) -> str:
+    """The traceback for the log: each frame's source location as Python prints it (the product's
+    own code), every exception message (causes and contexts included) scrubbed by
+    :func:`scrub_log_text`. Local variables are never included."""
+    out = []
+    for chunk in traceback.TracebackException.from_exception(exc, capture_locals=False).format():
+        out.append(chunk if chunk.startswith(("  File ", "Traceback ", "  [Previous line")) else scrub_log_text(chunk))
+    return "".join(out)
+
+
 def _log_internal_error(exc: BaseException) -> str:
     from app.assets import data_dir
 
@@ -509,7 +598,7 @@ def _log_internal_error(exc: BaseException) -> str:
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
         with open(path, "w") as f:
             f.write(f"obscura {__version__}\n")
-            f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            f.write(format_for_log(exc))
         return str(path)
     except OSError:
         return "(log folder not writable)"
@@ -521,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args = parser.parse_args(["edit"])
     try:
+        from app.assets import check_manifest_setting
+
+        check_manifest_setting()  # OBSCURA_MANIFEST set: a visible warning on every run
         return int(args.func(args) or 0)
     except ObscuraError as e:
         print(f"obscura: error: {e}", file=sys.stderr)

@@ -366,7 +366,7 @@ def _cut_faststart(clips, tmp_path):
 @pytest.mark.parametrize(
     "make, error, words",
     [
-        (lambda clips, d: write_truncated(clips["ntsc_audio"], d / "cut.mp4"), NotAMediaFile, "corrupt"),
+        (lambda clips, d: write_truncated(clips["ntsc_audio"], d / "cut.mp4"), CorruptMedia, "truncated"),
         (lambda clips, d: write_random_bytes(d / "noise.mp4"), NotAMediaFile, "not a video"),
         (_cut_faststart, CorruptMedia, "truncated"),
         (lambda clips, d: write_truncated(clips["lossless"], d / "cut.mkv"), CorruptMedia, "truncated"),

@@ -8,16 +8,25 @@ those timestamps, so variable-frame-rate input stays variable.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+import av.logging
 
 from app.errors import CorruptMedia, InputNotFound, NotAMediaFile, UnsupportedMedia
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png"}
 MAX_SIDE = 8192
+# Decoders refuse frames larger than this before allocating them (FFmpeg's ``max_pixels``), so a
+# file whose header claims a giant frame costs nothing to open.
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+_PICTURE_SIZE = re.compile(r"picture size (\d+)x(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -112,19 +121,110 @@ def is_image_path(path: str) -> bool:
 
 
 def open_input(path: str) -> av.container.InputContainer:
-    """Open ``path`` with PyAV, turning every failure into a one-line ObscuraError."""
+    """Open ``path`` with PyAV, turning every failure into a one-line ObscuraError.
+
+    Checked before FFmpeg sees the file: it exists, is not empty, and is not a JPEG or PNG photo
+    (FFmpeg would open one as a one-frame video; the photo path handles photos). While FFmpeg
+    opens it, its decoders refuse frames of more than ``MAX_PIXELS`` before allocating them.
+    """
     if not os.path.exists(path):
         raise InputNotFound(f"input not found: {path}")
     if os.path.isdir(path):
         raise NotAMediaFile(f"input is a folder, not a video file: {path}")
     if os.path.getsize(path) == 0:
         raise NotAMediaFile(f"input is empty (0 bytes): {path}")
+    head = _head(path)
+    from app.media.images import image_kind, media_kind
+
+    kind = image_kind(head)
+    if kind is not None:
+        raise NotAMediaFile(f"{path} is a {kind} image, not a video: give it a .jpg or .png name to redact "
+                            "it as a photo")
+    logs: list = []
     try:
-        return av.open(path, metadata_errors="ignore")
+        container = _open_quietly(path, logs)
     except av.error.InvalidDataError:
+        if media_kind(head) in ("an MP4/MOV video", "a QuickTime/MP4 video"):
+            raise CorruptMedia(f"{path} is an MP4/MOV file without a readable index (moov box): it is "
+                               "truncated or corrupt") from None
         raise NotAMediaFile(f"not a video file, or the file is corrupt: {path}") from None
     except av.error.FFmpegError as e:
         raise CorruptMedia(f"cannot open {path}: {_ffmpeg_reason(e)}") from None
+    except OSError as e:
+        raise CorruptMedia(f"cannot open {path}: {e.strerror or e}") from None
+    video = video_stream(container)
+    if video is not None and video.codec_context is not None and not (video.width and video.height):
+        size = _refused_size(logs)
+        if size is not None:
+            container.close()
+            raise UnsupportedMedia(f"frame size {size[0]}x{size[1]} in {path} is too large "
+                                   f"(max {MAX_SIDE}x{MAX_SIDE})")
+    return container
+
+
+def _head(path: str, n: int = 32) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError as e:
+        raise InputNotFound(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _open_quietly(path: str, logs: list) -> av.container.InputContainer:
+    """``av.open`` with the frame-size guard, collecting FFmpeg's error messages into ``logs``."""
+    with _ffmpeg_errors_captured() as captured:
+        try:
+            return av.open(path, metadata_errors="ignore", options={"max_pixels": str(MAX_PIXELS)})
+        finally:
+            logs.extend(captured)
+
+
+_LOG_LOCK = threading.Lock()
+_log_state = {"users": 0, "level": None, "skip": True}
+# FFmpeg messages that PyAV forwards to Python logging (from decoder threads, while a capture is
+# on) are not for the terminal: the operator gets one clear message from Obscura instead.
+logging.getLogger("libav").addHandler(logging.NullHandler())
+
+
+@contextlib.contextmanager
+def _ffmpeg_errors_captured():
+    """Collect FFmpeg's error messages logged by this thread (PyAV ignores them by default). The
+    log level is raised while any thread is inside, and "repeated N times" folding is off, so that
+    every message is seen."""
+    with _LOG_LOCK:
+        if _log_state["users"] == 0:
+            _log_state["level"] = level = av.logging.get_level()
+            _log_state["skip"] = av.logging.get_skip_repeated()
+            av.logging.set_level(av.logging.ERROR if level is None else max(level, av.logging.ERROR))
+            av.logging.set_skip_repeated(False)
+        _log_state["users"] += 1
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        with _LOG_LOCK:
+            _log_state["users"] -= 1
+            if _log_state["users"] == 0:
+                av.logging.set_skip_repeated(_log_state["skip"])
+                av.logging.set_level(_log_state["level"])
+
+
+def _refused_size(logs: list) -> tuple[int, int] | None:
+    """The frame size a decoder refused as too large ("Picture size WxH is invalid/exceeds ...")."""
+    for _level, _name, message in reversed(logs):
+        m = _PICTURE_SIZE.search(message)
+        if m and "(repeated" not in message:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def video_stream(container):
+    """The video to work on: the first video stream that is not a cover picture (an MP4/MKV
+    "attached picture" is one still image stored as a video stream), or None."""
+    for s in container.streams.video:
+        if not (s.disposition & av.stream.Disposition.attached_pic):
+            return s
+    return None
 
 
 def _ffmpeg_reason(e: Exception) -> str:
@@ -134,12 +234,7 @@ def _ffmpeg_reason(e: Exception) -> str:
 
 def probe(path: str) -> VideoInfo:
     """Probe ``path`` and scan its video packets. Raises a clear ObscuraError on bad input."""
-    container = open_input(path)
-    try:
-        _check_video_stream(path, container)
-        first = _first_frame(container, container.streams.video[0], path)
-    finally:
-        container.close()
+    first = check_video(path)
     container = open_input(path)  # a fresh demuxer: seeking back is unreliable for some formats
     try:
         return _probe_container(path, container, first)
@@ -147,13 +242,27 @@ def probe(path: str) -> VideoInfo:
         container.close()
 
 
-def _check_video_stream(path: str, container) -> None:
-    if not container.streams.video:
+def check_video(path: str) -> av.VideoFrame:
+    """Open ``path``, check its video stream and decode its first frame (returned); no packet scan."""
+    container = open_input(path)
+    try:
+        return _first_frame(container, _check_video_stream(path, container), path)
+    finally:
+        container.close()
+
+
+def _check_video_stream(path: str, container):
+    """The video stream to work on, checked: a known codec and a sane frame size."""
+    vs = video_stream(container)
+    if vs is None:
         kinds = sorted({s.type for s in container.streams}) or ["none"]
-        raise NotAMediaFile(f"no video stream in {path} (streams found: {', '.join(kinds)})")
-    vs = container.streams.video[0]
+        cover = ", only a cover picture" if container.streams.video else ""
+        raise NotAMediaFile(f"no video stream in {path}{cover} (streams found: {', '.join(kinds)})")
     ctx = vs.codec_context
     codec_name = ctx.name if ctx is not None else "unknown"
+    if ctx is None or codec_name in ("unknown", "none"):
+        raise CorruptMedia(f"cannot identify the video codec in {path}; the file is corrupt or in an "
+                           "unsupported format")
     try:
         av.codec.Codec(codec_name, "r")
     except Exception:
@@ -162,15 +271,16 @@ def _check_video_stream(path: str, container) -> None:
         raise CorruptMedia(f"video stream in {path} has no frame size; the file is corrupt or truncated")
     if vs.width > MAX_SIDE or vs.height > MAX_SIDE:
         raise UnsupportedMedia(f"frame size {vs.width}x{vs.height} in {path} is too large (max {MAX_SIDE}x{MAX_SIDE})")
+    return vs
 
 
 def _probe_container(path: str, container, first) -> VideoInfo:
-    vs = container.streams.video[0]
+    vs = video_stream(container)
     codec_name = vs.codec_context.name if vs.codec_context is not None else "unknown"
     time_base = vs.time_base or Fraction(1, 90000)
 
-    pts_list: list[int] = []
-    key_pts: list[int] = []
+    raw_pts: list[int | None] = []  # per packet, in file order; None: the packet has no timestamp
+    is_key: list[bool] = []
     last_duration = 0
     packets = 0  # every video packet with data, discarded ones included (to compare with the index)
     damage = None
@@ -182,20 +292,19 @@ def _probe_container(path: str, container, first) -> VideoInfo:
             if packet.is_discard:
                 continue
             pts = packet.pts if packet.pts is not None else packet.dts
-            if pts is None:
-                # No timestamps at all (raw streams): synthesize from the frame count.
-                pts = len(pts_list)
-            pts_list.append(int(pts))
-            if packet.is_keyframe:
-                key_pts.append(int(pts))
+            raw_pts.append(None if pts is None else int(pts))
+            is_key.append(bool(packet.is_keyframe))
             last_duration = packet.duration or last_duration
     except av.error.FFmpegError as e:
-        if not pts_list:
+        if not raw_pts:
             raise CorruptMedia(f"cannot read video packets from {path}: {_ffmpeg_reason(e)}") from None
         # A damaged tail: keep what was readable (the editor can still show it); export refuses it.
-        damage = f"reading stopped after {len(pts_list)} frames ({_ffmpeg_reason(e)})"
-    if not pts_list:
+        damage = f"reading stopped after {len(raw_pts)} frames ({_ffmpeg_reason(e)})"
+    if not raw_pts:
         raise CorruptMedia(f"no video frames in {path}; the file is empty, truncated or corrupt")
+    step = last_duration or max(1, int(round(1 / (_exact_rate(vs, [], time_base) * time_base))))
+    pts_list = _fill_missing(raw_pts, step)
+    key_pts = [p for p, k in zip(pts_list, is_key, strict=True) if k]
     pts_list.sort()
     # Duplicate timestamps would make frame lookup ambiguous; nudge them apart by one tick.
     for i in range(1, len(pts_list)):
@@ -258,6 +367,24 @@ def _probe_container(path: str, container, first) -> VideoInfo:
     )
 
 
+def _fill_missing(raw: list[int | None], step: int) -> list[int]:
+    """Timestamps for packets that have none, ``step`` apart from their neighbours: before the first
+    timestamped packet they count back from it (Matroska gives frames stored before zero no
+    timestamp), after it they follow the previous packet. A stream with no timestamps at all (raw
+    streams) is numbered 0, 1, 2 ... as before."""
+    known = [i for i, p in enumerate(raw) if p is not None]
+    if not known:
+        return list(range(len(raw)))
+    out = list(raw)
+    first = known[0]
+    for i in range(first - 1, -1, -1):
+        out[i] = out[i + 1] - step
+    for i in range(first + 1, len(out)):
+        if out[i] is None:
+            out[i] = out[i - 1] + step
+    return out
+
+
 def _truncation(vs, packets: int, scanned: Fraction, fps: Fraction) -> str | None:
     """Why the video stream ends before its header says it should (a cut-off copy), or None.
 
@@ -290,12 +417,13 @@ def _exact_rate(vs, pts_list: list[int], time_base: Fraction) -> Fraction:
         if rate and rate > 0:
             r = Fraction(rate)
             if r.denominator > 1001 * 1000:  # nonsense like 2997003/100000: snap to a nearby clean ratio
-                r = r.limit_denominator(1001)
+                r = r.limit_denominator(1001) or r  # (a rate below 1/2002 fps would snap to 0: keep it)
             return r
     if len(pts_list) > 1:
         span = (pts_list[-1] - pts_list[0]) * time_base
         if span > 0:
-            return (Fraction(len(pts_list) - 1) / span).limit_denominator(1001)
+            exact = Fraction(len(pts_list) - 1) / span
+            return exact.limit_denominator(1001) or exact
     return Fraction(25)
 
 
@@ -304,5 +432,6 @@ def _first_frame(container, vs, path: str):
         for frame in container.decode(vs):
             return frame
     except av.error.FFmpegError as e:
-        raise CorruptMedia(f"cannot decode video in {path}: {_ffmpeg_reason(e)}") from None
+        raise CorruptMedia(f"cannot decode the video in {path}: the file is truncated or corrupt "
+                           f"({_ffmpeg_reason(e)})") from None
     raise CorruptMedia(f"no decodable video frame in {path}; the file is truncated or corrupt")

@@ -15,8 +15,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from app.errors import CorruptMedia
-from app.media.probe import VideoInfo, _ffmpeg_reason, open_input, probe
+from app.errors import CorruptMedia, UnsupportedMedia
+from app.media.probe import MAX_PIXELS, VideoInfo, _ffmpeg_reason, open_input, probe
 
 
 @dataclass
@@ -51,7 +51,7 @@ class VideoReader:
         self.info = info or probe(path)
         self.path = path
         self._container = open_input(path)
-        self._stream = self._container.streams.video[0]
+        self._stream = decoding_stream(self._container, self.info)
         if threads:
             self._stream.thread_type = "AUTO"
         self._decoder: Iterator | None = None
@@ -168,7 +168,7 @@ class VideoReader:
         threads = self._stream.thread_type
         self._container.close()
         self._container = open_input(self.path)
-        self._stream = self._container.streams.video[0]
+        self._stream = decoding_stream(self._container, self.info)
         self._stream.thread_type = threads
 
     def _next_frame(self) -> Frame | None:
@@ -186,7 +186,27 @@ class VideoReader:
         return self._wrap(f)
 
     def _wrap(self, f: av.VideoFrame) -> Frame:
+        check_frame_size(f, self.info, self._last_index + 1)
         index = self.info.index_of_decoded(f.pts, self._last_index, self._fresh)
         self._fresh = False
         self._last_index = index
         return Frame(index, self.info.pts[index], (self.info.pts[index] - self.info.start_pts) * self.info.time_base, f)
+
+
+def decoding_stream(container, info: VideoInfo):
+    """The probed video stream of a freshly opened ``container``, its decoder limited to frames of
+    ``MAX_PIXELS`` (a frame that grows past it mid-stream fails to decode instead of allocating)."""
+    stream = container.streams[info.stream_index]
+    stream.codec_context.options = {"max_pixels": str(MAX_PIXELS)}
+    return stream
+
+
+def check_frame_size(frame: av.VideoFrame, info: VideoInfo, index: int) -> None:
+    """Refuse a frame whose size differs from the probed one: masks are placed in the probed frame's
+    pixels, and the encoder would silently rescale such a frame."""
+    if (frame.width, frame.height) != (info.width, info.height):
+        raise UnsupportedMedia(
+            f"the frame size of {info.path} changes from {info.width}x{info.height} to "
+            f"{frame.width}x{frame.height} near frame {max(0, index)}; videos whose frame size changes "
+            "are not supported"
+        )

@@ -28,6 +28,7 @@ from app.core.edits import ReviewRules, initial_review, is_untouched_auto
 from app.core.project import Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape
 from app.detection.detections import CLASS_NAMES, Detections
+from app.media.frames import UprightDetector
 from app.media.images import read_image
 from app.media.probe import is_image_path, probe
 from app.media.reader import VideoReader
@@ -142,6 +143,8 @@ def analyze(
     else:
         info = probe(path)
         fps = info.fps
+        if info.rotation:  # detect on the picture as shown; the boxes come back in coded pixels
+            detector = UprightDetector(detector, info.rotation)
         start, end = frame_range or (0, info.frame_count)
         start, end = max(0, start), min(info.frame_count, end)
         trackers = {c: ByteTracker(_tracker_params(c, fps)) for c in seeds}

@@ -452,6 +452,10 @@ def leak_check(
         w, h = info.width, info.height
         det, scale, thresholds = detector or leak_detector(config, w, h)
         report.thresholds, report.device = thresholds, det.device.describe()
+        if info.rotation:  # look at the output as a viewer sees it; the boxes come back in coded pixels
+            from app.media.frames import UprightDetector
+
+            det = UprightDetector(det, info.rotation)
         report.frame_count, report.fps = info.frame_count, info.fps
         fps = info.fps
 

@@ -31,9 +31,20 @@ from app.core.edits import EditError, clone
 from app.core.project import MediaRef, Project
 from app.core.timebase import timecode
 from app.core.track import Track
-from app.media.probe import VideoInfo, is_image_path, probe
+from app.errors import InputNotFound
+from app.media.probe import VideoInfo, is_image_path
 
 PROJECT_SUFFIX = ".obscura.json"
+
+
+class MediaMissing(InputNotFound):
+    """A project's video is not where the project says (moved or renamed); the editor offers to
+    locate it."""
+
+    def __init__(self, project_path: str, media_path: str) -> None:
+        super().__init__(f"project file {project_path}: media.path: the video {media_path} does not exist "
+                         "(moved or renamed?)")
+        self.project_path, self.media_path = project_path, media_path
 
 
 class Document(QObject):
@@ -83,21 +94,43 @@ class Document(QObject):
         """Start a new project on a video (raises ObscuraError with a clear message on bad input)."""
         if is_image_path(path):
             from app.errors import UnsupportedMedia
+            from app.media.images import sniff_photo
 
-            raise UnsupportedMedia("the editor opens videos; redact photos with 'obscura process PHOTO -o OUT'")
-        info = probe(path)
+            sniff_photo(path)  # a video named .jpg is told so
+            raise UnsupportedMedia(f"{path} is a photo: the editor opens videos; redact photos with "
+                                   "'obscura process PHOTO -o OUT'")
+        from app.cache import cached_probe
+
+        info = cached_probe(path)  # the frame table from this session's cache when the file is unchanged
         project = Project(media=MediaRef(os.path.abspath(path), info.width, info.height, info.fps, info.frame_count))
         self._replace(project, info, None)
 
-    def open_project(self, path: str) -> None:
+    def open_project(self, path: str, media_path: str | None = None) -> None:
+        """Open the project file ``path``. Its video missing raises :class:`MediaMissing`; then
+        ``media_path`` says where the video is now: it must be the same video (frame size and
+        count), and the project opens with the new place as an unsaved change."""
         from app.errors import ProjectError
         from app.project_io import load_project
 
         project = load_project(path)
         if project.media is None:
             raise ProjectError(f"project file {path}: media: the project names no video")
-        info = probe(project.media.path)
+        if media_path is None and not os.path.exists(project.media.path):
+            raise MediaMissing(path, project.media.path)
+        from app.cache import cached_probe
+
+        media = project.media
+        info = cached_probe(media_path or media.path, path)  # the project's cache: no rescan of an unchanged video
+        if media_path is not None:
+            if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
+                raise ProjectError(
+                    f"{media_path} is not this project's video: it is {info.width}x{info.height} with "
+                    f"{info.frame_count} frames, the project's is {media.width}x{media.height} with "
+                    f"{media.frame_count} frames")
+            media.path = os.path.abspath(media_path)
         self._replace(project, info, os.path.abspath(path))
+        if media_path is not None:
+            self.mark_changed()  # the video's new place is saved with the project
 
     def open_path(self, path: str) -> None:
         if path.endswith(PROJECT_SUFFIX) or path.endswith(".json"):
@@ -110,6 +143,13 @@ class Document(QObject):
 
         path = path or self.project_path or default_project_path(self.media_path or "untitled.mp4")
         save_project(self.project, path)
+        if self.info is not None and self.media_path:
+            from app import cache
+
+            if self.project_path is None:
+                cache.adopt(self.media_path, path, self.info)  # the untitled session's cache is now the project's
+            elif os.path.abspath(path) != self.project_path:
+                cache.remember_probe(self.info, self.media_path, path)
         self.project_path = os.path.abspath(path)
         self._dirty = False
         self.undo.setClean()
@@ -117,6 +157,10 @@ class Document(QObject):
         return self.project_path
 
     def _replace(self, project: Project, info: VideoInfo, project_path: str | None) -> None:
+        if self.project_path is None and self.media_path and (project_path or self.media_path != info.path):
+            from app import cache
+
+            cache.release(None, self.media_path)  # an untitled project left unsaved: its cache goes
         self.project = project
         self.info = info
         self.project_path = project_path

@@ -27,6 +27,10 @@ decoder works packet by packet). What it adds for interactive use:
 
 ``ThumbnailProvider`` decodes timeline thumbnails in a separate, lower-priority thread with its own
 reader, so thumbnails never delay the viewport.
+
+Both caches are in memory only: no frame, thumbnail or crop is ever written to disk (the only
+on-disk cache, ``app.cache``, holds frame tables). They are emptied by File > Clear Cache... and
+freed when the editor closes.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from PySide6.QtGui import QImage
 
 from app.errors import CorruptMedia, ObscuraError
 from app.media.probe import VideoInfo, _ffmpeg_reason, open_input
-from app.media.reader import VideoReader
+from app.media.reader import VideoReader, check_frame_size, decoding_stream
 
 DEFAULT_CACHE_MB = 512
 _KEEP_BEHIND = 8  # on a jump, frames this close before the target are decoded fully (for stepping back)
@@ -149,7 +153,7 @@ class _Decoder:
 
     def _open(self) -> None:
         self.container = open_input(self.path)
-        self.stream = self.container.streams.video[0]
+        self.stream = decoding_stream(self.container, self.info)
         self.stream.thread_type = self.thread_type
         self.cc = self.stream.codec_context
         self._skip = "DEFAULT"
@@ -218,6 +222,7 @@ class _Decoder:
         return [(self._index_of(f), f) for f in decoded]
 
     def _index_of(self, f: av.VideoFrame) -> int:
+        check_frame_size(f, self.info, self.pos + 1)
         self.pos = index = self.info.index_of_decoded(f.pts, self.pos, self.fresh)
         self.fresh = False
         return index
@@ -637,6 +642,10 @@ class ThumbnailProvider(QObject):
             self._thread.join(timeout=10)
             self._thread = None
         self._session += 1
+        self._images.clear()
+
+    def clear_cache(self) -> None:
+        """Drop every thumbnail held (they are in memory only; they decode again when shown)."""
         self._images.clear()
 
     def thumbnail(self, index: int, height: int) -> QImage | None:

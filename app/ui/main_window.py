@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import weakref
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,7 +25,7 @@ from app.core.edits import ReviewRules
 from app.core.edits import is_untouched_auto as _auto
 from app.errors import ObscuraError
 from app.ui import autosave
-from app.ui.document import PROJECT_SUFFIX, Document
+from app.ui.document import PROJECT_SUFFIX, Document, MediaMissing
 from app.ui.workers import PipelineWorker
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.mts *.m2ts *.ts *.gif);;All files (*)"
@@ -34,6 +35,8 @@ AUTOSAVE_MS = 30_000
 
 
 class MainWindow(QMainWindow):
+    integrityWarning = Signal(str)  # a model-integrity warning (from any thread)
+
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings()
@@ -49,6 +52,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._build_editing()
+        self._build_privacy()
         self._restore_layout()
         self.doc.frameChanged.connect(self._update_position)
         self.doc.projectReplaced.connect(self._on_project_replaced)
@@ -204,6 +208,65 @@ class MainWindow(QMainWindow):
         help_menu = menus["&Help"]
         help_menu.insertAction(help_menu.actions()[0], self.act_shortcuts)
 
+    def _build_privacy(self) -> None:
+        """File > Clear Cache..., the sweep of caches whose project is gone, and the integrity
+        warnings (OBSCURA_MANIFEST, unverified weights) shown in the status bar."""
+        from app import assets, cache
+
+        self.act_clear_cache = self._action("Clear &Cache…", lambda: self.clear_cache(),
+                                            tip="Delete the per-project caches (frame tables; no images)")
+        file_menu = {a.text(): a.menu() for a in self.menuBar().actions()}["&File"]
+        file_menu.insertAction(self.act_quit, self.act_clear_cache)
+        file_menu.insertSeparator(self.act_quit)
+        self.integrity_label = QLabel("")
+        self.integrity_label.setStyleSheet("color: #e0a030;")
+        self.integrity_label.hide()
+        self.statusBar().addPermanentWidget(self.integrity_label)
+        self.integrityWarning.connect(self._show_integrity_warning)
+        me = weakref.ref(self)
+
+        def sink(message: str) -> None:  # called from any thread; a closed window drops out
+            win = me()
+            if win is None:
+                raise RuntimeError("window gone")
+            win.integrityWarning.emit(message)
+
+        self._integrity_sink = sink
+        try:
+            cache.sweep()
+        except OSError:
+            pass
+        assets.check_manifest_setting()
+        assets.add_warning_sink(self._integrity_sink)
+
+    def _show_integrity_warning(self, message: str) -> None:
+        from app.assets import integrity_warnings
+
+        self.integrity_label.setText("⚠ models not verified")
+        self.integrity_label.setToolTip("\n".join(integrity_warnings()) or message)
+        self.integrity_label.show()
+        self.statusBar().showMessage(f"warning: {message}", 15000)
+
+    def clear_cache(self, confirm: bool = True) -> bool:
+        """Delete every per-project cache folder and the frames and thumbnails held in memory."""
+        from app import cache
+
+        n, size = len(cache.entries()), cache.total_size()
+        if confirm:
+            r = QMessageBox.question(
+                self, "Clear cache",
+                f"Delete Obscura's caches ({n} project folder(s), {size / 1024:.0f} KiB of frame tables; they "
+                "never hold images) and the frames and thumbnails held in memory? They are rebuilt when needed.",
+            )
+            if r != QMessageBox.StandardButton.Yes:
+                return False
+        gone = cache.clear(everything=True)
+        self.frames.clear_cache()
+        self.thumbs.clear_cache()
+        self.timeline.update()
+        self.statusBar().showMessage(f"Cache cleared: {len(gone)} folder(s), {size / 1024:.0f} KiB", 6000)
+        return True
+
     def ask_operator_name(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
@@ -325,11 +388,44 @@ class MainWindow(QMainWindow):
             return False
         try:
             self.doc.open_path(path)
+        except MediaMissing as e:
+            if not self._locate_media(path, e.media_path):
+                return False
         except ObscuraError as e:
             self.error(str(e))
             return False
+        except Exception as e:  # noqa: BLE001 - a strange file must end in a dialog, never in a dead slot
+            reason = (str(e).strip().splitlines() or [""])[0]
+            self.error(f"cannot open {path}: {type(e).__name__}" + (f" ({reason})" if reason else ""))
+            return False
+        info = self.doc.info
+        if info is not None and info.damage:  # it opens (the readable part can be reviewed); say what is wrong
+            self.error(f"{info.path} is truncated or corrupt: {info.damage}; you can review it, but it cannot "
+                       "be exported")
         self.settings.setValue("last_dir", os.path.dirname(os.path.abspath(path)))
         self._add_recent(os.path.abspath(path))
+        return True
+
+    def _locate_media(self, project_path: str, missing: str) -> bool:
+        """The project's video was moved: offer to point the project at it (its work is kept; the
+        project file changes only when the operator saves)."""
+        sb = QMessageBox.StandardButton
+        r = QMessageBox.question(
+            self, "Video not found",
+            f"The video of this project was not found:\n{missing}\n\nLocate it? The project's tracks are "
+            "kept; the project file changes only when you save.", sb.Yes | sb.No)
+        if r != sb.Yes:
+            return False
+        start = os.path.dirname(missing) if os.path.isdir(os.path.dirname(missing)) else os.path.dirname(
+            os.path.abspath(project_path))
+        found, _ = QFileDialog.getOpenFileName(self, f"Locate {os.path.basename(missing)}", start, VIDEO_FILTER)
+        if not found:
+            return False
+        try:
+            self.doc.open_project(project_path, media_path=found)
+        except ObscuraError as e:
+            self.error(str(e))
+            return False
         return True
 
     def save(self) -> bool:
@@ -349,12 +445,14 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: str) -> bool:
         if not path.endswith(PROJECT_SUFFIX) and not path.endswith(".json"):
             path += PROJECT_SUFFIX
+        before = self.doc.project_path
         try:
             self.doc.save(path)
         except ObscuraError as e:
             self.error(str(e))
             return False
-        autosave.clear(self.doc.media_path, None)
+        for key_path in {before, self.doc.project_path}:  # the work is on disk: no autosave to offer
+            autosave.clear(self.doc.media_path, key_path)
         self._add_recent(self.doc.project_path)
         self.statusBar().showMessage(f"Saved {os.path.basename(path)}", 4000)
         return True
@@ -496,17 +594,20 @@ class MainWindow(QMainWindow):
     def _restore_baseline(self) -> None:
         """Take the provisional tracks away again: the project exactly as before the analysis (or,
         if the operator edited meanwhile, their edits with the provisional tracks removed)."""
-        tracks, undo_index = self._analysis_baseline
-        if self.doc.undo.index() == undo_index:
-            self.doc.project.tracks = list(tracks)
-        else:
-            provisional = set(self._provisional)
-            keep = [t for t in self.doc.project.tracks if t.id not in provisional]
-            have = {t.id for t in keep}
-            self.doc.project.tracks = keep + [t for t in tracks if t.id not in have and _auto(t)]
+        self.doc.project.tracks = self._tracks_without_analysis()
         self._provisional = []
         self._analysis_baseline = None
         self.doc.tracksChanged.emit()
+
+    def _tracks_without_analysis(self) -> list:
+        """The tracks as they would be if the running analysis were cancelled now."""
+        tracks, undo_index = self._analysis_baseline
+        if self.doc.undo.index() == undo_index:
+            return list(tracks)
+        provisional = set(self._provisional)
+        keep = [t for t in self.doc.project.tracks if t.id not in provisional]
+        have = {t.id for t in keep}
+        return keep + [t for t in tracks if t.id not in have and _auto(t)]
 
     def _on_analysis_progress(self, p) -> None:
         if p.message and p.done == 0:
@@ -555,12 +656,26 @@ class MainWindow(QMainWindow):
         self.error(message)
 
     # -- autosave and recovery ------------------------------------------------------------------
-    def autosave_now(self) -> None:
+    def autosave_now(self) -> bool:
+        """Autosave a dirty project; False when that failed (the status bar says why)."""
         if self.doc.has_media and self.doc.dirty:
             try:
-                autosave.write(self.doc.project, self.doc.media_path, self.doc.project_path)
+                autosave.write(self._autosave_project(), self.doc.media_path, self.doc.project_path)
             except ObscuraError as e:
                 self.statusBar().showMessage(f"autosave failed: {e}", 8000)
+                return False
+        return True
+
+    def _autosave_project(self):
+        """The project to autosave. While an analysis runs: as if it were cancelled now (the
+        operator's edits kept, its provisional tracks left out), so that a recovered project never
+        holds a half-done analysis that would pass for a finished one (the frames not analysed yet
+        would go unredacted)."""
+        if self._analysis_baseline is None:
+            return self.doc.project
+        from dataclasses import replace
+
+        return replace(self.doc.project, tracks=self._tracks_without_analysis())
 
     def offer_recovery(self, ask=None) -> bool:
         """After a crash: offer each leftover autosave. ``ask(recoverable) -> bool`` replaces the dialog."""
@@ -579,8 +694,11 @@ class MainWindow(QMainWindow):
                 continue
             try:
                 project = rec.load()
+                from app.errors import ProjectError
                 from app.media.probe import probe
 
+                if project.media is None:
+                    raise ProjectError("the autosave names no video")
                 info = probe(project.media.path)
             except ObscuraError as e:
                 self.error(f"cannot recover: {e}")
@@ -588,8 +706,8 @@ class MainWindow(QMainWindow):
             project_path = rec.record.get("project") or None
             self.doc._replace(project, info, project_path)
             self.doc.mark_changed()
-            rec.discard()
-            self.autosave_now()
+            if self.autosave_now():  # this session's autosave first: a crash now still leaves one of the two
+                rec.discard()
             return True
         return False
 
@@ -606,6 +724,10 @@ class MainWindow(QMainWindow):
                 w.wait(10000)
         self._save_layout()
         autosave.clear(self.doc.media_path, self.doc.project_path)
+        from app import assets, cache
+
+        cache.release(self.doc.project_path, self.doc.media_path)  # an unsaved untitled project's cache goes
+        assets.remove_warning_sink(self._integrity_sink)
         self.frames.close()
         self.thumbs.close()
         e.accept()
