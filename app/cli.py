@@ -274,7 +274,21 @@ def cmd_export(args) -> int:
                 "is not a regular file" if os.path.exists(input_path) else "does not exist")
         raise ProjectError(f"project file {args.project}: media.path: the video {input_path} {what}; "
                            "pass --input VIDEO to use the video where it is now")
+    if args.input and project.media and not _is_image(args.input):
+        _check_same_video(project.media, args.input, args.project)
     return _run_export(project, input_path, args)
+
+
+def _check_same_video(media, video: str, project_path: str) -> None:
+    """``--input`` must be the project's video (moved or copied): masks are in its pixels and frames."""
+    from app.media.probe import probe
+
+    info = probe(video)
+    if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
+        raise ProjectError(
+            f"{video} is not the video of project {project_path}: it is {info.width}x{info.height} with "
+            f"{info.frame_count} frames, the project's is {media.width}x{media.height} with "
+            f"{media.frame_count} frames (the masks would land in the wrong places); analyse it instead")
 
 
 def _detector(args):

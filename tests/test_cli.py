@@ -175,3 +175,25 @@ def test_sample_then_process_has_no_leaks(tmp_path):
     check = subprocess.run([sys.executable, str(REDACTION_CHECK), "video", str(clip), str(truth), str(plain)],
                            capture_output=True, text=True, timeout=300)
     assert "leaked 360 = 1.0000" in check.stdout, check.stdout
+
+
+def test_export_input_must_be_the_projects_video(tmp_path, clips):
+    """`export --input` takes the project's video where it is now, never another video: the masks
+    are in that video's pixels and frames."""
+    from app.core import MediaRef
+    from app.media.probe import probe
+
+    src = clips["ntsc_audio"]
+    info = probe(str(src))
+    project_path = tmp_path / "p.obscura.json"
+    save_project(Project(media=MediaRef(str(src), info.width, info.height, info.fps, info.frame_count)),
+                 project_path)
+    moved = tmp_path / "moved.mp4"
+    moved.write_bytes(src.read_bytes())
+    r = obscura("export", project_path, "--input", moved, "-o", tmp_path / "ok.mp4", "--no-report")
+    assert r.returncode == 0, r.stderr
+    other = clips["vfr"]
+    assert probe(str(other)).frame_count != info.frame_count
+    r = obscura("export", project_path, "--input", other, "-o", tmp_path / "bad.mp4")
+    assert_one_line_error(r, "is not the video of project", "frames")
+    assert r.returncode == 5 and not (tmp_path / "bad.mp4").exists()

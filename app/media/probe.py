@@ -434,4 +434,5 @@ def _first_frame(container, vs, path: str):
     except av.error.FFmpegError as e:
         raise CorruptMedia(f"cannot decode the video in {path}: the file is truncated or corrupt "
                            f"({_ffmpeg_reason(e)})") from None
-    raise CorruptMedia(f"no decodable video frame in {path}; the file is truncated or corrupt")
+    raise CorruptMedia(f"no decodable video frame in {path}: its video stream holds no pictures, or the file "
+                       "is truncated or corrupt")

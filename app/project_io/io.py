@@ -122,6 +122,8 @@ def _parse_json(raw: bytes, path: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # an editor saved it as UTF-16
+            raise ProjectError(f"project file {path} is UTF-16 text; Obscura reads UTF-8: save it as UTF-8") from e
         raise ProjectError(f"project file {path} is not UTF-8 text (bad byte at offset {e.start})") from e
     try:
         return json.loads(text)

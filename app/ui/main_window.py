@@ -699,6 +699,13 @@ class MainWindow(QMainWindow):
 
                 if project.media is None:
                     raise ProjectError("the autosave names no video")
+                if not os.path.exists(project.media.path):  # the video moved since: find it, keep the work
+                    found = self._locate_recovered_media(project.media)
+                    if found is None:
+                        self.error(f"cannot recover yet: the video {project.media.path} was not found; the "
+                                   "autosave is kept and offered again at the next start")
+                        continue
+                    project.media.path = found
                 info = probe(project.media.path)
             except ObscuraError as e:
                 self.error(f"cannot recover: {e}")
@@ -710,6 +717,31 @@ class MainWindow(QMainWindow):
                 rec.discard()
             return True
         return False
+
+    def _locate_recovered_media(self, media) -> str | None:
+        """An autosave whose video moved: ask where it is now; it must be the same video (frame size
+        and count). Returns the new path, or None (the autosave then stays for the next start)."""
+        from app.errors import ProjectError
+        from app.media.probe import probe
+
+        sb = QMessageBox.StandardButton
+        r = QMessageBox.question(
+            self, "Video not found",
+            f"The video of the unsaved work was not found:\n{media.path}\n\nLocate it? The work is kept "
+            "either way.", sb.Yes | sb.No)
+        if r != sb.Yes:
+            return None
+        start = os.path.dirname(media.path) if os.path.isdir(os.path.dirname(media.path)) else ""
+        found, _ = QFileDialog.getOpenFileName(self, f"Locate {os.path.basename(media.path)}", start, VIDEO_FILTER)
+        if not found:
+            return None
+        info = probe(found)
+        if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
+            raise ProjectError(
+                f"{found} is not the video of the unsaved work: it is {info.width}x{info.height} with "
+                f"{info.frame_count} frames, the work's is {media.width}x{media.height} with "
+                f"{media.frame_count} frames")
+        return os.path.abspath(found)
 
     def closeEvent(self, e) -> None:  # noqa: N802
         if not self._confirm_discard():

@@ -247,3 +247,61 @@ def test_recovered_work_is_not_dropped_when_the_new_autosave_fails(qtbot, data_d
     _close(win)
     monkeypatch.setattr(io, "make_temp", real)
     assert [r.project_file for r in autosave.pending()] == [rec.project_file]
+
+
+def test_recovery_of_work_whose_video_moved_asks_where_it_is(qtbot, data_dir, monkeypatch, tmp_path, face_clip):
+    """The video was moved after the crash: the editor asks for it (declining keeps the autosave for
+    the next start), and the located video must be the same one; the recovered work then opens."""
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from app.ui import autosave
+    from app.ui.main_window import MainWindow
+
+    clip = tmp_path / "evidence" / "faces.mp4"
+    clip.parent.mkdir()
+    shutil.copyfile(face_clip, clip)
+    clip_sha = sha256(clip)
+    child = Child.module("editor", clip, 0.0, 3, env=_env(data_dir, tmp_path))
+    child.wait_for("WROTE", 180)
+    assert child.kill() == -9
+    (rec,) = autosave.pending()
+    moved = tmp_path / "archive" / "faces.mp4"
+    moved.parent.mkdir()
+    shutil.move(clip, moved)
+
+    def answer_all(locate_to: str | None):
+        asked: list[str] = []
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(
+            lambda parent, title, text, *a, **k: (asked.append(title), QMessageBox.StandardButton.Yes)[1]))
+        monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                            staticmethod(lambda *a, **k: (locate_to or "", "")))
+        errors: list[str] = []
+        win = MainWindow()
+        qtbot.addWidget(win)
+        monkeypatch.setattr(win, "error", lambda text: errors.append(text))
+        return win, win.offer_recovery(), asked, errors
+
+    # 1. the operator cancels the file picker: nothing opens, the autosave stays
+    win, recovered, asked, errors = answer_all(None)
+    assert not recovered and asked == ["Recover unsaved work?", "Video not found"]
+    assert errors and "autosave is kept" in errors[0]
+    _close(win)
+    assert [r.project_file for r in autosave.pending()] == [rec.project_file]
+
+    # 2. another video (different frame count) is refused, the autosave stays
+    other = write_face_clip(tmp_path / "other.mp4", frames=9)
+    win, recovered, asked, errors = answer_all(str(other))
+    assert not recovered and errors and "is not the video of the unsaved work" in errors[0], errors
+    _close(win)
+    assert autosave.pending()
+
+    # 3. the moved video: the work opens with the new place, marked unsaved
+    win, recovered, asked, errors = answer_all(str(moved))
+    assert recovered and not errors, errors
+    assert win.doc.project.media.path == str(moved)
+    assert "manual-0001" in [t.id for t in win.doc.project.tracks]
+    assert win.doc.dirty
+    _close(win)
+    assert sha256(moved) == clip_sha
