@@ -281,14 +281,12 @@ def cmd_export(args) -> int:
 
 def _check_same_video(media, video: str, project_path: str) -> None:
     """``--input`` must be the project's video (moved or copied): masks are in its pixels and frames."""
-    from app.media.probe import probe
+    from app.media.probe import not_same_video, probe
 
-    info = probe(video)
-    if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
-        raise ProjectError(
-            f"{video} is not the video of project {project_path}: it is {info.width}x{info.height} with "
-            f"{info.frame_count} frames, the project's is {media.width}x{media.height} with "
-            f"{media.frame_count} frames (the masks would land in the wrong places); analyse it instead")
+    why = not_same_video(probe(video), media.width, media.height, media.frame_count)
+    if why:
+        raise ProjectError(f"{video} is not the video of project {project_path}: {why} (the masks would "
+                           "land in the wrong places); analyse it instead")
 
 
 def _detector(args):

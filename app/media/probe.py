@@ -116,6 +116,16 @@ class VideoInfo:
         }
 
 
+def not_same_video(info: VideoInfo, width: int, height: int, frame_count: int) -> str | None:
+    """Why ``info`` is not the video a project was made on (masks are in that video's pixels and
+    frames), e.g. "it is 320x240 with 30 frames, the project's is 320x240 with 60 frames"; None
+    when frame size and count match (a moved or copied file)."""
+    if (info.width, info.height, info.frame_count) == (width, height, frame_count):
+        return None
+    return (f"it is {info.width}x{info.height} with {info.frame_count} frames, the project's is "
+            f"{width}x{height} with {frame_count} frames")
+
+
 def is_image_path(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
 

@@ -122,11 +122,11 @@ class Document(QObject):
         media = project.media
         info = cached_probe(media_path or media.path, path)  # the project's cache: no rescan of an unchanged video
         if media_path is not None:
-            if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
-                raise ProjectError(
-                    f"{media_path} is not this project's video: it is {info.width}x{info.height} with "
-                    f"{info.frame_count} frames, the project's is {media.width}x{media.height} with "
-                    f"{media.frame_count} frames")
+            from app.media.probe import not_same_video
+
+            why = not_same_video(info, media.width, media.height, media.frame_count)
+            if why:
+                raise ProjectError(f"{media_path} is not this project's video: {why}")
             media.path = os.path.abspath(media_path)
         self._replace(project, info, os.path.abspath(path))
         if media_path is not None:

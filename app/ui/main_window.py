@@ -722,7 +722,7 @@ class MainWindow(QMainWindow):
         """An autosave whose video moved: ask where it is now; it must be the same video (frame size
         and count). Returns the new path, or None (the autosave then stays for the next start)."""
         from app.errors import ProjectError
-        from app.media.probe import probe
+        from app.media.probe import not_same_video, probe
 
         sb = QMessageBox.StandardButton
         r = QMessageBox.question(
@@ -735,12 +735,9 @@ class MainWindow(QMainWindow):
         found, _ = QFileDialog.getOpenFileName(self, f"Locate {os.path.basename(media.path)}", start, VIDEO_FILTER)
         if not found:
             return None
-        info = probe(found)
-        if (info.width, info.height, info.frame_count) != (media.width, media.height, media.frame_count):
-            raise ProjectError(
-                f"{found} is not the video of the unsaved work: it is {info.width}x{info.height} with "
-                f"{info.frame_count} frames, the work's is {media.width}x{media.height} with "
-                f"{media.frame_count} frames")
+        why = not_same_video(probe(found), media.width, media.height, media.frame_count)
+        if why:
+            raise ProjectError(f"{found} is not the video of the unsaved work: {why}")
         return os.path.abspath(found)
 
     def closeEvent(self, e) -> None:  # noqa: N802
