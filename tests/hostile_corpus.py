@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make ``tests.media_factory`` importable
     sys.path.insert(0, str(REPO))
 
-from tests.media_factory import textured_frame  # noqa: E402
+from tests.media_factory import remux_faststart, textured_frame  # noqa: E402
 
 W, H = 320, 240
 FRAMES = 12
@@ -141,18 +141,6 @@ def write_video(path: Path, *, fmt: str | None = None, codec: str = "libx264", p
     return path
 
 
-def faststart(src: Path, dst: Path) -> Path:
-    """Copy ``src``'s audio and video into an MP4 with the index (moov) at the front."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        mapping = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
-        for pkt in inp.demux(*[inp.streams[i] for i in mapping]):
-            if pkt.dts is None:
-                continue
-            pkt.stream = mapping[pkt.stream.index]
-            out.mux(pkt)
-    return dst
-
-
 def mp4_boxes(data: bytes) -> dict[bytes, tuple[int, int]]:
     """Top-level MP4 boxes: type -> (offset, size) (the first of each type)."""
     boxes, pos = {}, 0
@@ -228,7 +216,7 @@ def _base(kind: str) -> bytes:
                 write_video(d / "a.mp4", audio=True)
                 _cache[kind] = (d / "a.mp4").read_bytes()
             elif kind == "mp4_fast":  # index at the front
-                _cache[kind] = faststart(Path(_write_bytes(d / "a.mp4", _base("mp4"))), d / "b.mp4").read_bytes()
+                _cache[kind] = remux_faststart(Path(_write_bytes(d / "a.mp4", _base("mp4"))), d / "b.mp4").read_bytes()
             elif kind == "mkv":
                 write_video(d / "a.mkv", audio=True)
                 _cache[kind] = (d / "a.mkv").read_bytes()
