@@ -247,6 +247,13 @@ def strace_network(log: Path) -> list[str]:
     return [ln for ln in log.read_text(errors="replace").splitlines() if any(f in ln for f in _NET_FAMILIES)]
 
 
+# ONNX Runtime switches its telemetry off by itself when one of these is set (read from its binary:
+# CI, TF_BUILD, GITHUB_ACTIONS, ...). CI sets one, so the children run without them, as on a desktop.
+CI_MARKERS = ("CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI",
+              "CIRCLECI", "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID", "BUILDKITE", "TEAMCITY_VERSION", "APPVEYOR",
+              "BITBUCKET_BUILD_NUMBER")
+
+
 def telemetry_stores(*roots: Path) -> list[str]:
     """Files of a telemetry store (ONNX Runtime's 1DS store, or any Microsoft/DeveloperTools one)."""
     found = []
@@ -288,6 +295,8 @@ def guarded_run(cmd: list[str], workdir: Path, env: dict | None = None, netns: b
     log = guard_dir / f"log-{time.monotonic_ns()}.jsonl"
     full_env = dict(os.environ)
     full_env.pop("ORT_DISABLE_TELEMETRY", None)  # this process imported app; the child must switch it off itself
+    for marker in CI_MARKERS:  # ONNX Runtime keeps quiet on a CI runner; the operator's desktop is no CI runner
+        full_env.pop(marker, None)
     full_env.update(env or {})
     full_env["PYTHONPATH"] = os.pathsep.join([str(guard_dir), str(ROOT), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     full_env["OBSCURA_NETGUARD_LOG"] = str(log)
