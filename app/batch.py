@@ -257,7 +257,7 @@ def process_file(in_path: str, out_path: str, options: dict) -> dict:
             detector = _detector_for(args)
             print(f"obscura: {detector.describe()}", file=sys.stderr)
             project = Project()
-            _analyze_into(project, in_path, args, detector)
+            _analyze_into(project, in_path, args, detector, then_export=True)
             rc = _run_export(project, in_path, args, detector=detector, started=started)
     except ObscuraError as e:
         rc, error = e.exit_code, str(e)

@@ -306,7 +306,9 @@ def _detector(args):
     return det
 
 
-def _analyze_into(project, input_path: str, args, detector=None):
+def _analyze_into(project, input_path: str, args, detector=None, then_export: bool = False):
+    """Analyse ``input_path`` into ``project``. ``then_export`` (process, batch): a truncated or
+    damaged video is refused before any detection, not after it by the export."""
     from app.pipelines.analyze import analyze
     from app.pipelines.progress import run
 
@@ -319,7 +321,8 @@ def _analyze_into(project, input_path: str, args, detector=None):
         frame_range = (a, b)
     result = run(
         analyze(project, input_path, detector or _detector(args), stride=getattr(args, "stride", 1),
-                frame_range=frame_range, extend=not getattr(args, "no_extend", False)),
+                frame_range=frame_range, extend=not getattr(args, "no_extend", False),
+                refuse_damaged=then_export),
         _progress_printer(args.quiet),
     )
     if result.cancelled:
@@ -359,7 +362,7 @@ def cmd_process(args) -> int:
         project = Project()
         _check_input(args.input)
         detector = _detector(args)
-        _analyze_into(project, args.input, args, detector)
+        _analyze_into(project, args.input, args, detector, then_export=True)
     return _run_export(project, args.input, args, detector=detector, started=started)
 
 

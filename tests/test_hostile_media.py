@@ -67,3 +67,22 @@ def test_upright_boxes_map_back_to_the_coded_frame(rotation):
     corners = np.array([[box[0, 0], box[0, 1]], [box[0, 2], box[0, 3]]], np.float32)
     back = points_to_coded(corners, rotation, w, h)
     assert sorted(back[:, 0].tolist()) == [200, 260] and sorted(back[:, 1].tolist()) == [30, 80]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["trunc_50", "trunc_mkv_50"])
+def test_process_refuses_a_truncated_video_before_analysing_it(name, corpus, tmp_path):
+    """``process`` (and ``batch``) would only have the export refuse a truncated video after the whole
+    analysis: the probe already knows, so nothing is detected and the models' time is not spent."""
+    from tests.hostile_corpus import child_env, run_cli, sha256
+
+    path = corpus[name]
+    before = sha256(path)
+    out = tmp_path / "out.mp4"
+    run = run_cli(["process", str(path), "-o", str(out), "--device", "cpu"], child_env(tmp_path / "data"))
+    assert run.rc == 3, run.stderr
+    assert "truncated or corrupt" in run.stderr and str(path) in run.stderr
+    assert "analyze:" not in run.stderr and "analysed" not in run.stderr, run.stderr  # no frame was analysed
+    assert "Traceback" not in run.stderr
+    assert not list(tmp_path.glob("*out*")), list(tmp_path.iterdir())
+    assert sha256(path) == before

@@ -242,6 +242,13 @@ def _ffmpeg_reason(e: Exception) -> str:
     return str(msg).strip().rstrip(".").lower() or type(e).__name__
 
 
+def require_complete(info: VideoInfo) -> None:
+    """Raise CorruptMedia when ``info`` says its file is truncated or damaged: nothing may be
+    exported from it (the part after the damage would be lost, unredacted frames mis-timed)."""
+    if info.damage:
+        raise CorruptMedia(f"{info.path} is truncated or corrupt: {info.damage}; no output was written")
+
+
 def probe(path: str) -> VideoInfo:
     """Probe ``path`` and scan its video packets. Raises a clear ObscuraError on bad input."""
     first = check_video(path)

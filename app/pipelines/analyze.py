@@ -30,7 +30,7 @@ from app.core.shapes import Shape
 from app.detection.detections import CLASS_NAMES, Detections
 from app.media.frames import UprightDetector
 from app.media.images import read_image
-from app.media.probe import is_image_path, probe
+from app.media.probe import is_image_path, probe, require_complete
 from app.media.reader import VideoReader
 from app.pipelines.progress import CancelToken, Progress, RateMeter
 from app.tracking.build_tracks import (
@@ -116,6 +116,7 @@ def analyze(
     preview_every: float | None = None,
     extend: bool = True,
     extend_params: ExtendParams | None = None,
+    refuse_damaged: bool = False,
 ) -> Generator[Progress, None, AnalyzeResult]:
     """Detect and track faces and plates in ``path``; add the tracks to ``project``.
 
@@ -124,6 +125,9 @@ def analyze(
 
     With ``preview_every`` (seconds), some progress events carry provisional tracks in
     ``partial`` (forward pass only), so an editor can show tracks as they are found.
+
+    ``refuse_damaged``: raise CorruptMedia before detecting anything when the video is truncated
+    or damaged (``process`` and ``batch``, whose export would refuse it after the whole analysis).
     """
     cancel = cancel or CancelToken()
     stride = max(1, int(stride))
@@ -142,6 +146,8 @@ def analyze(
         fps = Fraction(1)
     else:
         info = probe(path)
+        if refuse_damaged:
+            require_complete(info)
         fps = info.fps
         if info.rotation:  # detect on the picture as shown; the boxes come back in coded pixels
             detector = UprightDetector(detector, info.rotation)

@@ -22,7 +22,7 @@ from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
 from app.media.images import read_image, write_image
 from app.media.output import atomic_output
-from app.media.probe import VideoInfo, is_image_path, probe
+from app.media.probe import VideoInfo, is_image_path, probe, require_complete
 from app.media.reader import AudioPacket, VideoReader
 from app.media.writer import AudioEdit, EncodeSettings, MuteSpan, VideoWriter
 from app.pipelines.progress import CancelToken, Progress, RateMeter
@@ -68,8 +68,7 @@ def export(
     settings.validate()
     t0 = time.perf_counter()
     info = probe(input_path)
-    if info.damage:
-        raise CorruptMedia(f"{input_path} is truncated or corrupt: {info.damage}; no output was written")
+    require_complete(info)
     first, last = check_frame_range(frame_range, info.frame_count)
     whole = (first, last) == (0, info.frame_count - 1)
     edit = audio_edit(project, info, None if whole else (first, last))
