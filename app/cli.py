@@ -619,6 +619,33 @@ def _log_internal_error(exc: BaseException) -> str:
         return "(log folder not writable)"
 
 
+def _stdout_closed() -> bool:
+    """True when standard output's reader has gone; stdout then points at /dev/null, so that the
+    interpreter's own flush at exit does not complain a second time."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    gone = False
+    try:
+        import select
+
+        poll = select.poll()  # a pipe whose reader closed reports POLLERR on its write end
+        poll.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _fd, ev in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows): try the stream itself
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            gone = True
+    if gone:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        except OSError:
+            pass
+    return gone
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -628,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
         from app.assets import check_manifest_setting
 
         check_manifest_setting()  # OBSCURA_MANIFEST set: a visible warning on every run
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's last flush
+        return rc
     except ObscuraError as e:
         print(f"obscura: error: {e}", file=sys.stderr)
         return e.exit_code
@@ -638,6 +667,12 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("obscura: error: out of memory", file=sys.stderr)
         return 1
+    except BrokenPipeError as e:
+        if _stdout_closed():  # `obscura probe X | head`: the reader had enough; not an error of ours
+            return 141  # 128 + SIGPIPE, as a shell tool ends
+        where = _log_internal_error(e)
+        print(f"obscura: internal error ({type(e).__name__}); details in {where}", file=sys.stderr)
+        return 70
     except Exception as e:  # an internal bug: one line for the operator, details in the log
         where = _log_internal_error(e)
         print(f"obscura: internal error ({type(e).__name__}); details in {where}", file=sys.stderr)

@@ -68,6 +68,24 @@ def test_probe_prints_exact_frame_rate(clips):
     assert r.stderr == ""
 
 
+@pytest.mark.parametrize("args", [["probe", "--json"], ["probe"], ["models", "list"]])
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path, clips, args):
+    """``obscura probe X | head -1``: the reader goes away; the command ends as shell tools do
+    (exit 141, nothing on stderr), not with an internal error and a crash log."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    env = {**os.environ, "OBSCURA_DATA": str(tmp_path / "data")}
+    extra = [clips["vfr"]] if args[0] == "probe" else []
+    try:
+        r = subprocess.run([sys.executable, "-m", "app", *args, *extra], stdout=write, stderr=subprocess.PIPE,
+                           text=True, timeout=60, cwd=REPO, env=env)
+    finally:
+        os.close(write)
+    assert r.returncode == 141, r.stderr
+    assert r.stderr == ""
+    assert not list((tmp_path / "data").rglob("crash-*.log"))
+
+
 # -- one-line errors ---------------------------------------------------------------------------
 def test_missing_input(tmp_path, empty_project):
     assert_one_line_error(obscura("probe", tmp_path / "missing.mp4"), "not found", "missing.mp4")
