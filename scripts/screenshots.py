@@ -151,13 +151,14 @@ def _blur_faces(win, qimage, original_view: bool, split: bool = False):
     if original_view:
         view = win.view
         origin = view.mapTo(win, view.rect().topLeft())
-        limit = win.doc.info.width * win.view._split if split else None  # only the original half
+        orient = view.orientation  # the viewport shows the picture upright
+        limit = orient.upright_size[0] * win.view._split if split else None  # only the original half
         vx1, vy1 = origin.x(), origin.y()
         vx2, vy2 = vx1 + view.viewport().width(), vy1 + view.viewport().height()
         for track, shape, _style in win.doc.project.masks_at(win.doc.frame):
             if track.cls != "face":  # people's faces only (a drawn mask or a plate stays visible)
                 continue
-            x1, y1, x2, y2 = shape.bbox
+            x1, y1, x2, y2 = orient.shape_upright(shape).bbox
             if limit is not None:
                 x2 = min(x2, limit + 4)
             p1, p2 = view.mapFromScene(x1, y1), view.mapFromScene(x2, y2)

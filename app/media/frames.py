@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import av
 import numpy as np
 
+from app.core.shapes import Shape, ShapeKind
 from app.redaction.planes import Plane, PlaneImage
 
 # Packed formats: one plane, channel order as named.
@@ -124,6 +127,75 @@ def points_to_coded(points: np.ndarray, rotation: int, width: int, height: int) 
     else:
         xc, yc = y, height - x
     return np.stack([xc, yc], axis=-1).astype(np.float32)
+
+
+def points_to_upright(points: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
+    """The inverse of :func:`points_to_coded`: points of a ``width`` x ``height`` coded frame, on
+    its upright picture."""
+    k = _quarter_turns(rotation)
+    p = np.asarray(points, dtype=np.float32)
+    if not k:
+        return p
+    xc, yc = p[..., 0], p[..., 1]
+    if k == 1:
+        x, y = yc, width - xc
+    elif k == 2:
+        x, y = width - xc, height - yc
+    else:
+        x, y = height - yc, xc
+    return np.stack([x, y], axis=-1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How a ``width`` x ``height`` coded frame is shown: its display rotation in quarter turns.
+
+    Tracks and masks stay in the coded frame's pixels (the project's coordinates); what the
+    operator sees, and draws on, is the upright picture. These turn pictures, shapes and
+    movements between the two, exactly (quarter turns keep pixel edges on pixel edges)."""
+
+    rotation: int = 0
+    width: int = 0
+    height: int = 0
+
+    @property
+    def turns(self) -> int:
+        return _quarter_turns(self.rotation)
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        return (self.height, self.width) if self.turns % 2 else (self.width, self.height)
+
+    def image(self, coded: np.ndarray) -> np.ndarray:
+        """A coded frame (rows first) as it is shown."""
+        return upright(coded, self.rotation)
+
+    def _map(self, shape: Shape, fn) -> Shape:
+        if not self.turns:
+            return shape
+        pts = fn(np.asarray(shape.points, np.float64), self.rotation, self.width, self.height)
+        pts = [(float(x), float(y)) for x, y in pts.tolist()]
+        if shape.kind is ShapeKind.POLYGON:
+            return Shape.polygon(pts)
+        (ax, ay), (bx, by) = pts  # a box's two corners: turned, they are other corners
+        return Shape(shape.kind, ((min(ax, bx), min(ay, by)), (max(ax, bx), max(ay, by))))
+
+    def shape_upright(self, shape: Shape) -> Shape:
+        """A shape in coded pixels, as it lies on the upright picture."""
+        return self._map(shape, points_to_upright)
+
+    def shape_coded(self, shape: Shape) -> Shape:
+        """A shape drawn on the upright picture, in coded pixels."""
+        return self._map(shape, points_to_coded)
+
+    def point_upright(self, x: float, y: float) -> tuple[float, float]:
+        (u, v), = points_to_upright(np.array([[x, y]], np.float64), self.rotation, self.width, self.height).tolist()
+        return float(u), float(v)
+
+    def vector_coded(self, dx: float, dy: float) -> tuple[float, float]:
+        """A movement on the upright picture (a nudge to the right: (1, 0)) in coded pixels."""
+        a, b = points_to_coded(np.array([[0.0, 0.0], [dx, dy]], np.float64), self.rotation, self.width, self.height)
+        return float(b[0] - a[0]), float(b[1] - a[1])
 
 
 def boxes_to_coded(xyxy: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:

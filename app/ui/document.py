@@ -90,6 +90,15 @@ class Document(QObject):
     def has_media(self) -> bool:
         return self.info is not None
 
+    @property
+    def orientation(self):
+        """How the video is shown (:class:`app.media.frames.Orientation`): tracks are kept in its
+        coded pixels, the viewport and the timeline show it upright."""
+        from app.media.frames import Orientation
+
+        i = self.info
+        return Orientation(i.rotation, i.width, i.height) if i is not None else Orientation()
+
     def open_media(self, path: str) -> None:
         """Start a new project on a video (raises ObscuraError with a clear message on bad input)."""
         if is_image_path(path):

@@ -334,8 +334,11 @@ class EditActions(QObject):
                 self.doc.set_frame(f)
 
     def nudge(self, dx: float, dy: float) -> None:
+        """Move the selected shape ``dx``, ``dy`` pixels on the picture as shown (Alt+Right: right
+        on screen, whatever the video's display rotation)."""
         if (t := self._one()) is not None:
-            self.doc.edit_tracks("Nudge mask", [t.id], lambda t: edits.nudge(t, self.doc.frame, dx, dy))
+            cx, cy = self.doc.orientation.vector_coded(dx, dy)
+            self.doc.edit_tracks("Nudge mask", [t.id], lambda t: edits.nudge(t, self.doc.frame, cx, cy))
 
     # -- track operations --------------------------------------------------------------------------
     def split_track(self) -> None:

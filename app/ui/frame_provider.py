@@ -47,6 +47,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
 from app.errors import CorruptMedia, ObscuraError
+from app.media.frames import Orientation
 from app.media.probe import VideoInfo, _ffmpeg_reason, open_input
 from app.media.reader import VideoReader, check_frame_size, decoding_stream
 
@@ -681,6 +682,7 @@ class ThumbnailProvider(QObject):
         except ObscuraError:
             return
         pos = -1
+        orient = Orientation(self.info.rotation, self.info.width, self.info.height)
         try:
             while True:
                 with self._cond:
@@ -697,8 +699,12 @@ class ThumbnailProvider(QObject):
                 except Exception:  # a damaged spot: no thumbnail there, go on with the others
                     continue
                 pos = index
-                w = max(1, round(height * self.info.width / max(1, self.info.height)))
-                rgb = np.ascontiguousarray(frame.frame.reformat(width=w, height=height, format="rgb24").to_ndarray())
+                turned = orient.turns % 2  # a quarter turn: the coded frame's width is the picture's height
+                up_w, up_h = orient.upright_size
+                w = max(1, round(height * up_w / max(1, up_h)))
+                cw, ch = (height, w) if turned else (w, height)
+                coded = frame.frame.reformat(width=cw, height=ch, format="rgb24").to_ndarray()
+                rgb = np.ascontiguousarray(orient.image(coded))  # upright, as the viewport shows it
                 image = QImage(rgb.data, w, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
                 self._done.emit(index, height, image, session)
         finally:

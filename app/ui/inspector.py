@@ -278,6 +278,7 @@ class InspectorPanel(QWidget):
         where = "at the playhead"
         if shape is None:
             shape, where = t.keyframes[0].shape, "first keyframe"
+        shape = self.doc.orientation.shape_upright(shape)  # width and height as the operator sees them
         self.track_fields["shape"].setText(f"{shape.kind.value} {shape.width:.0f}×{shape.height:.0f} px ({where})")
 
     def _scores_text(self, t: Track) -> str:

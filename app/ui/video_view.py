@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.core import edits
 from app.core.shapes import Shape, ShapeKind
-from app.media.frames import fallback_format, native_format_supported, plane_image
+from app.media.frames import Orientation, fallback_format, native_format_supported, plane_image
 from app.redaction.compose import redact, redact_bgr
 from app.ui import shape_tools
 from app.ui.style import BACKGROUND, MUTED_TEXT, PANEL, SELECTED_COLOR, TEXT, class_color
@@ -205,7 +205,7 @@ class VideoView(QGraphicsView):
     viewModeChanged = Signal(int)
     zoomChanged = Signal(float)
     toolChanged = Signal(str)
-    shapeDrawn = Signal(object)  # a Shape in source pixels, drawn with a drawing tool
+    shapeDrawn = Signal(object)  # a Shape in source (coded) pixels, drawn with a drawing tool
 
     def __init__(self, doc, provider, parent=None):
         super().__init__(parent)
@@ -245,7 +245,8 @@ class VideoView(QGraphicsView):
         self._mode = ViewMode.ORIGINAL
         self._split = 0.5
         self._fit = True
-        self._size = (0, 0)
+        self._size = (0, 0)  # the picture as shown (upright)
+        self._orient = Orientation()  # coded pixels <-> the upright picture (display rotation)
         self._frame: int | None = None  # index on screen
         self._bgr: np.ndarray | None = None  # its decoded pixels
         self._shown: np.ndarray | None = None  # what the pixmap holds (original, redacted or split)
@@ -254,7 +255,7 @@ class VideoView(QGraphicsView):
         self._drag: _Drag | None = None
         self._serial = 0  # bumped at each press that may edit a shape
         self._tool = "select"
-        self._poly: list[tuple[float, float]] = []  # polygon being drawn (source px)
+        self._poly: list[tuple[float, float]] = []  # polygon being drawn (upright picture px)
         self._rubber: tuple[QPointF, QPointF] | None = None  # rect/ellipse being drawn (scene)
         self._hover_scene: QPointF | None = None  # where the polygon preview follows the mouse
         self._handles_for: tuple[str, Shape] | None = None  # the selected track's shape on screen
@@ -274,8 +275,13 @@ class VideoView(QGraphicsView):
         return self._frame
 
     def displayed_image(self) -> np.ndarray | None:
-        """The pixels on screen at 1:1 (original, redacted or the split composite), BGR."""
+        """The pixels on screen at 1:1 (original, redacted or the split composite), BGR, upright."""
         return self._shown
+
+    @property
+    def orientation(self) -> Orientation:
+        """How the coded frame is turned to be shown; the scene is the upright picture."""
+        return self._orient
 
     @property
     def view_mode(self) -> ViewMode:
@@ -365,7 +371,7 @@ class VideoView(QGraphicsView):
         return self._rubber is not None or bool(self._poly)
 
     def drawing_points(self) -> list[tuple[float, float]]:
-        """The unfinished polygon's points, or the rubber band's two corners (source px)."""
+        """The unfinished polygon's points, or the rubber band's two corners (upright picture px)."""
         if self._rubber is not None:
             a, b = self._rubber
             return [(a.x(), a.y()), (b.x(), b.y())]
@@ -380,8 +386,12 @@ class VideoView(QGraphicsView):
 
     # -- coordinates and handles ------------------------------------------------------------------
     def scene_to_view(self, p: QPointF) -> QPoint:
-        """A scene point (source pixels) in viewport (widget) coordinates."""
+        """A scene point (the upright picture's pixels) in viewport (widget) coordinates."""
         return self.mapFromScene(p)
+
+    def source_to_view(self, x: float, y: float) -> QPoint:
+        """A point in the video's coded (source) pixels, where tracks live, in viewport coordinates."""
+        return self.mapFromScene(QPointF(*self._orient.point_upright(x, y)))
 
     def _to_scene(self, pos: QPointF) -> QPointF:
         return self.viewportTransform().inverted()[0].map(QPointF(pos))
@@ -429,7 +439,8 @@ class VideoView(QGraphicsView):
             return
         if not (self.provider.is_open and self.provider.path == info.path):
             self.provider.open(info.path, info)  # a no-op when the window opened it already
-        self._set_size(info.width, info.height)
+        self._orient = self.doc.orientation
+        self._set_size(*self._orient.upright_size)
         self._on_frame_changed(self.doc.frame)
 
     def _on_frame_changed(self, index: int) -> None:
@@ -478,16 +489,18 @@ class VideoView(QGraphicsView):
     def _refresh(self) -> None:
         if self._bgr is None:
             return
-        h, w = self._bgr.shape[:2]
+        turn = self._orient.image  # the coded frame as it is shown
+        original = turn(self._bgr)
+        h, w = original.shape[:2]
         self._set_size(w, h)
         if self._mode == ViewMode.ORIGINAL:
-            shown = self._bgr
+            shown = original
         elif self._mode == ViewMode.REDACTED:
-            shown = self._redacted_image()
+            shown = turn(self._redacted_image())
         else:
             sx = self.split_x
-            shown = self._bgr.copy()
-            shown[:, sx:] = self._redacted_image()[:, sx:]
+            shown = original.copy()
+            shown[:, sx:] = turn(self._redacted_image())[:, sx:]
         self._shown = shown
         shown = np.ascontiguousarray(shown)
         image = QImage(shown.data, w, h, shown.strides[0], QImage.Format.Format_BGR888)
@@ -534,6 +547,7 @@ class VideoView(QGraphicsView):
                 continue
             shape = track.shape_at(self._frame)
             if shape is not None:
+                shape = self._orient.shape_upright(shape)  # the scene is the upright picture
                 ShapeItem(track, shape, self._frame, track.id in selected, self._overlays)
                 if len(selection) == 1 and track.id == selection[0]:
                     self._handles_for = (track.id, shape)
@@ -599,6 +613,7 @@ class VideoView(QGraphicsView):
         shape = track.shape_at(frame) if track is not None and frame is not None else None
         if shape is None:
             return
+        shape = self._orient.shape_upright(shape)  # dragged on the upright picture
         self._serial += 1
         self._drag = _Drag(kind, pos, press=QPointF(pos), start=self._to_scene(pos), track_id=track_id,
                            frame=frame, shape=shape, handle=handle, serial=self._serial)
@@ -625,6 +640,7 @@ class VideoView(QGraphicsView):
             new = shape_tools.move_vertex(d.shape, int(d.handle[1:]), dx, dy)
         if new is None:
             return
+        new = self._orient.shape_coded(new)
         kf = track.keyframe_at(d.frame)
         if kf is not None and kf.visible and kf.source == edits.MANUAL and kf.shape == new:
             return
@@ -663,7 +679,7 @@ class VideoView(QGraphicsView):
         if len(pts) >= 3:
             shape = Shape.polygon(pts)
             if shape.width > 0 and shape.height > 0:
-                self.shapeDrawn.emit(shape)
+                self.shapeDrawn.emit(self._orient.shape_coded(shape))
 
     def _finish_box(self) -> None:
         a, b = self._rubber
@@ -671,7 +687,8 @@ class VideoView(QGraphicsView):
         self.viewport().update()
         if abs(b.x() - a.x()) < MIN_DRAWN_PX or abs(b.y() - a.y()) < MIN_DRAWN_PX:
             return
-        self.shapeDrawn.emit(shape_tools.box_from_corners(self._tool, (a.x(), a.y()), (b.x(), b.y())))
+        drawn = shape_tools.box_from_corners(self._tool, (a.x(), a.y()), (b.x(), b.y()))
+        self.shapeDrawn.emit(self._orient.shape_coded(drawn))
 
     # -- mouse ------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

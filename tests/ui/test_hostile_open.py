@@ -63,14 +63,15 @@ def test_editor_opens_or_explains(qtbot, window, corpus, name, _no_blocking_dial
             assert said == []
         wait_frame(qtbot, window, 0)
         shown = window.view.displayed_image()
-        assert shown.shape[:2] == (info.height, info.width)
+        up_w, up_h = window.doc.orientation.upright_size  # a rotated video is shown upright
+        assert shown.shape[:2] == (up_h, up_w)
         last = info.frame_count - 1
         window.doc.set_frame(last)
         qtbot.waitUntil(lambda: window.view.displayed_frame == last or bool(window.view._message.text()),
                         timeout=10000)
         if want == "opens" and not words:
             assert window.view.displayed_frame == last
-            assert np.asarray(window.view.displayed_image()).shape[:2] == (info.height, info.width)
+            assert np.asarray(window.view.displayed_image()).shape[:2] == (up_h, up_w)
         elif want == "opens":
             message = window.view._message.text()
             assert path.name in message and all(w in message for w in words), message
