@@ -58,6 +58,7 @@ from app.media.probe import probe  # noqa: E402
 from app.media.reader import VideoReader  # noqa: E402
 from app.pipelines.progress import run  # noqa: E402
 from app.tracking.follow import FollowParams, available_trackers, follow  # noqa: E402
+from tests.media_factory import blob_texture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EGOBLUR = ROOT.parent / "shared" / "data" / "videos" / "egoblur_gen1_faces_608x1080.mp4"
@@ -66,24 +67,11 @@ TRACKING_CLIPS = data_dir() / "bench" / "tracking"
 
 
 # --- clips ------------------------------------------------------------------------------------------
-def _texture(rng: np.random.Generator, w: int, h: int, blobs: int) -> np.ndarray:
-    img = np.zeros((h, w, 3), np.float32)
-    for c in range(3):
-        small = rng.random((max(2, h // 24), max(2, w // 24))).astype(np.float32)
-        img[:, :, c] = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * 140 + 50
-    for _ in range(blobs):
-        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
-        r = int(rng.integers(max(2, min(w, h) // 30), max(3, min(w, h) // 8)))
-        cv2.circle(img, (cx, cy), r, tuple(float(v) for v in rng.integers(0, 255, 3)), -1, cv2.LINE_AA)
-    img += rng.normal(0, 6, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 def make_synthetic(path: Path, width: int = 1280, height: int = 720, frames: int = 150) -> list[list[float]]:
     """Write the synthetic clip; returns the truth box per frame."""
     rng = np.random.default_rng(7)
-    bg = _texture(rng, width + 200, height + 120, 300)
-    sprite = _texture(rng, 250, 200, 40)
+    bg = blob_texture(rng, width + 200, height + 120, 300, cell=24, radii=(30, 8), noise=6)
+    sprite = blob_texture(rng, 250, 200, 40, cell=24, radii=(30, 8), noise=6)
     cv2.rectangle(sprite, (0, 0), (249, 199), (20, 20, 20), 6)
     truth = []
     with av.open(str(path), "w") as out:

@@ -116,6 +116,23 @@ def textured_frame(i: int, width: int, height: int, seed: int = 0, high_bit: boo
 _CONTAINER = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
 
 
+def blob_texture(rng: np.random.Generator, w: int, h: int, blobs: int, cell: int = 16,
+                 radii: tuple[int, int] = (24, 7), noise: float = 5.0) -> np.ndarray:
+    """A trackable BGR texture (the object and the background of the click-to-track clips): smooth
+    colour noise (one random value per ``cell`` px, cubic), ``blobs`` discs of radius between
+    min(w, h) / radii[0] and / radii[1], and grain of sigma ``noise``."""
+    img = np.zeros((h, w, 3), np.float32)
+    for c in range(3):
+        small = rng.random((max(2, h // cell), max(2, w // cell))).astype(np.float32)
+        img[:, :, c] = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * 140 + 50
+    for _ in range(blobs):
+        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
+        r = int(rng.integers(max(2, min(w, h) // radii[0]), max(3, min(w, h) // radii[1])))
+        cv2.circle(img, (cx, cy), r, tuple(float(v) for v in rng.integers(0, 255, 3)), -1, cv2.LINE_AA)
+    img += rng.normal(0, noise, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 def write_clip(path: str | os.PathLike, spec: ClipSpec, seed: int = 0) -> Path:
     """Write ``spec`` to ``path`` and return the path."""
     path = Path(path)

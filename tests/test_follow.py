@@ -17,22 +17,10 @@ import pytest
 from app.media.probe import probe
 from app.pipelines.progress import CancelToken, Progress, run
 from app.tracking.follow import FollowParams, FollowResult, available_trackers, follow
+from tests.media_factory import blob_texture
 
 W, H, N = 640, 360, 72
 TRACKER = FollowParams().tracker
-
-
-def _texture(rng: np.random.Generator, w: int, h: int, blobs: int) -> np.ndarray:
-    img = np.zeros((h, w, 3), np.float32)
-    for c in range(3):
-        small = rng.random((max(2, h // 16), max(2, w // 16))).astype(np.float32)
-        img[:, :, c] = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * 140 + 50
-    for _ in range(blobs):
-        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
-        r = int(rng.integers(max(2, min(w, h) // 24), max(3, min(w, h) // 7)))
-        cv2.circle(img, (cx, cy), r, tuple(float(v) for v in rng.integers(0, 255, 3)), -1, cv2.LINE_AA)
-    img += rng.normal(0, 5, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def truth_box(i: int, n: int = N) -> tuple[float, float, float, float]:
@@ -51,8 +39,8 @@ def write_clip(path, shown: range = range(N), band: tuple[int, int] | None = Non
     ``band``: a solid grey wall over x in [band[0], band[1]) in front of the object.
     Returns the truth boxes (None where the object is not drawn)."""
     rng = np.random.default_rng(3)
-    bg = _texture(rng, W, H, 120)
-    sprite = _texture(rng, 200, 156, 25)
+    bg = blob_texture(rng, W, H, 120)
+    sprite = blob_texture(rng, 200, 156, 25)
     cv2.rectangle(sprite, (0, 0), (199, 155), (25, 25, 25), 5)
     truth = []
     with av.open(str(path), "w") as out:
