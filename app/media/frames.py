@@ -158,6 +158,11 @@ class Orientation:
     width: int = 0
     height: int = 0
 
+    @classmethod
+    def of(cls, info) -> Orientation:
+        """A video's (anything with ``rotation``, ``width`` and ``height``; None: no turn)."""
+        return cls() if info is None else cls(info.rotation, info.width, info.height)
+
     @property
     def turns(self) -> int:
         return _quarter_turns(self.rotation)
@@ -187,10 +192,6 @@ class Orientation:
     def shape_coded(self, shape: Shape) -> Shape:
         """A shape drawn on the upright picture, in coded pixels."""
         return self._map(shape, points_to_coded)
-
-    def point_upright(self, x: float, y: float) -> tuple[float, float]:
-        (u, v), = points_to_upright(np.array([[x, y]], np.float64), self.rotation, self.width, self.height).tolist()
-        return float(u), float(v)
 
     def vector_coded(self, dx: float, dy: float) -> tuple[float, float]:
         """A movement on the upright picture (a nudge to the right: (1, 0)) in coded pixels."""

@@ -96,8 +96,7 @@ class Document(QObject):
         coded pixels, the viewport and the timeline show it upright."""
         from app.media.frames import Orientation
 
-        i = self.info
-        return Orientation(i.rotation, i.width, i.height) if i is not None else Orientation()
+        return Orientation.of(self.info)
 
     def open_media(self, path: str) -> None:
         """Start a new project on a video (raises ObscuraError with a clear message on bad input)."""

@@ -682,7 +682,7 @@ class ThumbnailProvider(QObject):
         except ObscuraError:
             return
         pos = -1
-        orient = Orientation(self.info.rotation, self.info.width, self.info.height)
+        orient = Orientation.of(self.info)
         try:
             while True:
                 with self._cond:
@@ -699,10 +699,9 @@ class ThumbnailProvider(QObject):
                 except Exception:  # a damaged spot: no thumbnail there, go on with the others
                     continue
                 pos = index
-                turned = orient.turns % 2  # a quarter turn: the coded frame's width is the picture's height
                 up_w, up_h = orient.upright_size
                 w = max(1, round(height * up_w / max(1, up_h)))
-                cw, ch = (height, w) if turned else (w, height)
+                cw, ch = (height, w) if orient.turns % 2 else (w, height)  # turned a quarter: sides swap
                 coded = frame.frame.reformat(width=cw, height=ch, format="rgb24").to_ndarray()
                 rgb = np.ascontiguousarray(orient.image(coded))  # upright, as the viewport shows it
                 image = QImage(rgb.data, w, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()

@@ -389,10 +389,6 @@ class VideoView(QGraphicsView):
         """A scene point (the upright picture's pixels) in viewport (widget) coordinates."""
         return self.mapFromScene(p)
 
-    def source_to_view(self, x: float, y: float) -> QPoint:
-        """A point in the video's coded (source) pixels, where tracks live, in viewport coordinates."""
-        return self.mapFromScene(QPointF(*self._orient.point_upright(x, y)))
-
     def _to_scene(self, pos: QPointF) -> QPointF:
         return self.viewportTransform().inverted()[0].map(QPointF(pos))
 

@@ -18,8 +18,8 @@ from app.core import Keyframe, KeyframeSource, Shape, Track
 from app.media.frames import Orientation, points_to_coded, upright
 from app.media.reader import VideoReader
 from app.media.sample import HEIGHT, WIDTH, render_frames
-from tests.hostile_corpus import ROTATED_FRAMES, _rotated_sample, rotated_sample_truth
 from app.ui.video_view import ViewMode
+from tests.hostile_corpus import ROTATED_FRAMES, _rotated_sample, rotated_sample_truth
 from tests.ui.conftest import wait_frame
 
 ROTATION = 270  # "rotate 90 clockwise": how phones tag a portrait clip held the other way
