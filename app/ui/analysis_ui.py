@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QMessageBox
 
 from app.jobs.text import NOTE
+from app.ui.job_progress import eta_text
 from app.ui.workers import PipelineWorker
 
 
@@ -75,10 +76,7 @@ class AnalysisController(QObject):
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
-        win.progress.setRange(0, max(1, frame_count))
-        win.progress.setValue(0)
-        win.progress.setVisible(True)
-        win.cancel_button.setVisible(True)
+        win.job_progress.begin(frame_count, "analyze %p%")
         win.act_cancel.setEnabled(True)
         win.act_analyze.setEnabled(False)
         win.analysis_label.setText("analysing…")
@@ -131,10 +129,8 @@ class AnalysisController(QObject):
             if p.message.startswith("obscura: detection on"):  # which models run where: the job says
                 win.device_label.setText(p.message.removeprefix("obscura: "))
             return
-        if p.total:
-            win.progress.setRange(0, p.total)
-        win.progress.setValue(p.done)
-        eta = f", {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d} left" if p.eta_s is not None else ""
+        win.job_progress.show_progress(p)
+        eta = f", {eta_text(p.eta_s)}" if p.eta_s is not None else ""
         if p.stage == "extend":
             win.analysis_label.setText(f"following tracks past the detections: {p.done}/{p.total}{eta}")
         else:
@@ -146,8 +142,7 @@ class AnalysisController(QObject):
     def _finish_ui(self, text: str) -> None:
         self._busy = False
         win = self.win
-        win.progress.setVisible(False)
-        win.cancel_button.setVisible(False)
+        win.job_progress.end()
         win.act_cancel.setEnabled(False)
         win.act_analyze.setEnabled(True)
         win.analysis_label.setText(text)

@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
+from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from app.errors import ObscuraError
 from app.ui.export_dialog import ExportDialog
 from app.ui.export_dialog import default_output_path as _default_output_path
+from app.ui.job_progress import JobProgress
 from app.ui.workers import PipelineWorker
 
 
@@ -47,18 +48,14 @@ class ExportController(QObject):
         self._job: dict = {}
         self._busy = False  # from start() until the job's end has been handled here (not only the thread's)
         sb = win.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel export")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.job_progress = JobProgress("Cancel export")
+        self.job_progress.cancelRequested.connect(self.cancel)
+        self.progress, self.cancel_button = self.job_progress.bar, self.job_progress.cancel_button
         self.show_button = QPushButton("Show in folder")
         self.show_button.setToolTip("Open the folder of the exported file in the file manager")
         self.show_button.setVisible(False)
         self.show_button.clicked.connect(self.show_in_folder)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.job_progress)
         sb.addPermanentWidget(self.show_button)
 
     def running(self) -> bool:
@@ -138,12 +135,7 @@ class ExportController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         total = (frame_range[1] - frame_range[0] + 1) if frame_range else self.doc.frame_count
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(0)
-        self.progress.setFormat("export %p%")
-        self.progress.setVisible(True)
-        self.cancel_button.setText("Cancel export")
-        self.cancel_button.setVisible(True)
+        self.job_progress.begin(total, "export %p%", "Cancel export")
         self.show_button.setVisible(False)
         self.win.statusBar().showMessage(f"exporting {os.path.basename(output)}…")
         self._busy = True
@@ -163,22 +155,15 @@ class ExportController(QObject):
                 self.last_output = self._job.get("output")  # the file is in place: it can be shown
                 self.show_button.setVisible(True)
             return
+        if p.stage == "audit report":
+            self.job_progress.busy("audit report")
+            return
         if p.stage == "leak check":
             self.cancel_button.setText("Skip leak check")
-        elif p.stage == "audit report":
-            self.cancel_button.setVisible(False)
-            self.progress.setRange(0, 0)
-            self.progress.setFormat("audit report")
-            return
-        if p.total:
-            self.progress.setRange(0, max(1, p.total))
-        self.progress.setValue(p.done)
-        eta = f", {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d} left" if p.eta_s is not None else ""
-        self.progress.setFormat(f"{p.stage} %p% ({p.fps:.0f} fps{eta})")
+        self.job_progress.show_progress(p)
 
     def _finish(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
+        self.job_progress.end()
         self._busy = False
 
     @Slot(object)

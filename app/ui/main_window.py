@@ -14,8 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -324,16 +322,14 @@ class MainWindow(QMainWindow):
         self.position_label = QLabel("frame –")
         self.device_label = QLabel("models: –")
         self.analysis_label = QLabel("no analysis")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_analysis)
+        from app.ui.job_progress import JobProgress
+
+        self.job_progress = JobProgress("Cancel")  # the analysis's (the export has its own)
+        self.job_progress.cancelRequested.connect(self.cancel_analysis)
+        self.progress, self.cancel_button = self.job_progress.bar, self.job_progress.cancel_button
         sb.addWidget(self.position_label)
         sb.addPermanentWidget(self.analysis_label)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.job_progress)
         sb.addPermanentWidget(self.device_label)
 
     # -- layout and recent files ----------------------------------------------------------------
