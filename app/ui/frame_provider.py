@@ -21,9 +21,14 @@ decoder works packet by packet). What it adds for interactive use:
   have several slices (a frame decodes on several cores, with no added delay), else frame
   threads (which delay each frame by the thread count but still gain on a seek); measured in
   bench/ui_bench.py;
-* during play it reads ahead (or, backward, decodes the previous GOP) and converts frames to BGR
-  before they are due; when it cannot keep up it shows the newest frame it has (dropped frames)
-  instead of lagging behind the clock. Stepping back also prepares the frames behind.
+* during play it reads ahead and converts frames to BGR before they are due; when it cannot keep
+  up it shows the newest frame it has (dropped frames) instead of lagging behind the clock.
+  Stepping back also prepares the frames behind;
+* playing backward, it decodes the whole GOP before the one being shown into the cache as soon as
+  the current one is in (:func:`backward_horizon`): a GOP can only be decoded forward from its
+  keyframe, so waiting until the playhead is a second from its end (as the forward read-ahead
+  does) leaves a second to decode a two-second GOP, twice real time, and playback at -1x dropped
+  half its frames (8-18 shown per second on a 1080p GOP-60 clip; bench/ui_bench.py).
 
 ``ThumbnailProvider`` decodes timeline thumbnails in a separate, lower-priority thread with its own
 reader, so thumbnails never delay the viewport.
@@ -57,6 +62,21 @@ _IDLE_BGR_AHEAD = 3  # when paused, convert this many frames after the playhead 
 _IDLE_DECODE_AHEAD = 8
 _IDLE_BGR_BEHIND = 2
 _LAG_EMIT_S = 0.04  # while playing and behind, show the newest decoded frame at least this often
+
+
+def gop_start(info: VideoInfo, index: int) -> int:
+    """The index of the keyframe that starts the GOP of frame ``index``."""
+    keys = info.keyframe_pts
+    k = bisect.bisect_right(keys, info.pts[index]) - 1
+    return info.index_of_pts(keys[k]) if k >= 0 else 0
+
+
+def backward_horizon(info: VideoInfo, index: int, limit: int) -> int:
+    """How far back from ``index`` backward play prepares frames: to the start of the GOP before
+    the one holding ``index`` (so it is decoded while the current one plays), at most ``limit``."""
+    start = gop_start(info, index)
+    prev = gop_start(info, start - 1) if start > 0 else 0
+    return max(1, min(limit, index - prev))
 
 
 class FrameCache:
@@ -167,9 +187,7 @@ class _Decoder:
         self.container.close()
 
     def keyframe_index(self, index: int) -> int:
-        keys = self.info.keyframe_pts
-        k = bisect.bisect_right(keys, self.info.pts[index]) - 1
-        return self.info.index_of_pts(keys[k]) if k >= 0 else 0
+        return gop_start(self.info, index)
 
     def needs_seek(self, index: int) -> bool:
         """True when seeking to the keyframe is cheaper than decoding on from here (or required)."""
@@ -426,12 +444,19 @@ class FrameProvider(QObject):
         self.cache.set_window(p - (n if d < 0 else _KEEP_BEHIND), p + (n if d > 0 else _KEEP_BEHIND))
 
     def _ahead(self) -> tuple[int, int]:
-        """(frames to decode, frames to convert) ahead of the playhead, within the cache budget."""
+        """(frames to decode, frames to convert) ahead of the playhead (behind it when playing
+        backward: down to the start of the previous GOP), within the cache budget."""
         if not self._playing or self.info is None:
             return _IDLE_DECODE_AHEAD, _IDLE_BGR_AHEAD
         pixels = self.info.width * self.info.height
         decode = max(2, min(int(float(self.info.fps) * max(1.0, self._speed)), self.cache.budget // (pixels * 3)))
         convert = max(1, min(decode, int(self.cache.budget * self.cache.bgr_share // (pixels * 3)) // 2))
+        if self._direction < 0 and self.info.frame_count:
+            # decoded frames (YUV 4:2:0 is 1.5 bytes a pixel; 2 leaves room for other formats) in
+            # the part of the budget that BGR copies leave free
+            room = int(self.cache.budget * (1 - self.cache.bgr_share) // (pixels * 2))
+            p = max(0, min(self._playhead, self.info.frame_count - 1))
+            decode = max(min(decode, max(2, room)), backward_horizon(self.info, p, room))
         return decode, convert
 
     # -- main-thread delivery ---------------------------------------------------------------------
@@ -489,7 +514,11 @@ class FrameProvider(QObject):
             if frame is None:
                 with self._cond:
                     back = -_KEEP_BEHIND <= self._last_delta < 0
-                got = self._decode_to(pool, index, session, jump=True, keep_all=back)
+                    if self._playing and self._direction < 0:  # every frame before it is shown next
+                        back, keep_from = True, index - self._ahead()[0]
+                    else:
+                        keep_from = None
+                got = self._decode_to(pool, index, session, jump=True, keep_all=back, keep_from=keep_from)
                 if got is None:
                     return  # superseded, or the file ends early (reported)
                 index, frame = got  # a newer request further on the same path may have been served
@@ -507,8 +536,12 @@ class FrameProvider(QObject):
         return bgr
 
     def _decode_to(self, pool: _DecoderPool, index: int, session: int, jump: bool,
-                   keep_all: bool = False) -> tuple[int, av.VideoFrame] | None:
+                   keep_all: bool = False, keep_from: int | None = None) -> tuple[int, av.VideoFrame] | None:
         """Decode up to frame ``index``, caching every frame on the way: (index, frame), or None.
+
+        Non-reference frames well before ``index`` are skipped (exact: nothing depends on them)
+        unless ``keep_all``; with ``keep_all`` and ``keep_from``, those before ``keep_from`` still
+        are (backward play of a GOP longer than the cache holds keeps only the part shown next).
 
         With ``jump`` (serving a request) a newer request further along the same path retargets
         the decode, and the index returned is that one. None when superseded or past the end.
@@ -523,8 +556,9 @@ class FrameProvider(QObject):
             last_emit = time.perf_counter()
             while True:
                 skip_pts = None
-                if self.skip_nonref and not keep_all and index - _KEEP_BEHIND > dec.pos + 1:
-                    skip_pts = info.pts[index - _KEEP_BEHIND]
+                first_kept = (keep_from if keep_from is not None else -1) if keep_all else index - _KEEP_BEHIND
+                if self.skip_nonref and first_kept > dec.pos + 1:
+                    skip_pts = info.pts[first_kept]
                 out = dec.step(skip_pts)
                 if out is None:  # the file ends before the frame
                     msg = f"frame {index} of {self.path} cannot be decoded; the file is truncated"
@@ -590,7 +624,8 @@ class FrameProvider(QObject):
                     continue  # idle read-ahead seeks only for someone stepping back
                 # Going backward, decode the GOP prefix up to i, all of it (it is shown next).
                 backward = (playing and d < 0) or i < p
-                got = self._decode_to(pool, i, session, jump=False, keep_all=backward)
+                got = self._decode_to(pool, i, session, jump=False, keep_all=backward,
+                                      keep_from=p - n if playing and d < 0 else None)
                 if got is None:
                     return False
                 frame = got[1]
