@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--frame", type=int, default=300)
     ap.add_argument("--workspace", action="store_true", help="the workspace shots (1366x768, 1920x1080, menu)")
     ap.add_argument("--sample", default="", help="the sample clip for --workspace (made when missing)")
+    ap.add_argument("--analysed", default="", help="--workspace: the project of an earlier run's analysis "
+                    "(opened when it exists, else written after the analysis)")
     args = ap.parse_args()
     if args.workspace:
         workspace_shots(args)
@@ -208,6 +210,15 @@ def workspace_shots(args) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # a 1920x1080 screen (popups stay on it)
+        import json
+        import tempfile
+
+        screen = os.path.join(tempfile.mkdtemp(prefix="obscura-shots-"), "screen.json")
+        with open(screen, "w") as f:
+            json.dump({"screens": [{"name": "shots", "x": 0, "y": 0, "width": 1920, "height": 1080,
+                                    "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
+        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
     app = QApplication([])
     app.setOrganizationName("Obscura-screenshots")
     from app.ui.context_menus import MenuContext
@@ -226,14 +237,20 @@ def workspace_shots(args) -> None:
     win = MainWindow()
     win.resize(1366, 768)
     win.show()
-    assert win.open_path(clip)
-    t0 = time.time()
-    win.start_analysis(confirm=False)
-    while win.analysis_running() or win.worker is None:
-        app.processEvents()
-        time.sleep(0.02)
-    _wait(app, 0.5)
-    print(f"analysis: {time.time() - t0:.0f} s; {win.analysis_label.text()}")
+    if args.analysed and os.path.exists(args.analysed):
+        assert win.open_path(args.analysed)
+        win.analysis_label.setText(f"{len(win.doc.project.tracks)} tracks (analysis of {os.path.basename(clip)})")
+    else:
+        assert win.open_path(clip)
+        t0 = time.time()
+        win.start_analysis(confirm=False)
+        while win.analysis_running() or win.worker is None:
+            app.processEvents()
+            time.sleep(0.02)
+        _wait(app, 0.5)
+        print(f"analysis: {time.time() - t0:.0f} s; {win.analysis_label.text()}")
+        if args.analysed:
+            win.doc.save(args.analysed)
     tracks = win.doc.project.tracks
     plates = [t.id for t in tracks if t.cls == "plate"]
     if plates:  # the car's plate tracks as one vehicle, shown open
@@ -253,6 +270,7 @@ def workspace_shots(args) -> None:
         win.layout_ctl.apply_shares()
         win.view.fit()
         _settle(app, win, frame, 600)
+        _wait(app, 4.0)  # the timeline's thumbnails at their new height
         img = _blur_faces(win, win.grab().toImage(), original_view=True)
         path = os.path.join(args.out, name + ".jpg")
         img.save(path, "JPG", 90)
@@ -263,7 +281,10 @@ def workspace_shots(args) -> None:
             win.doc.set_selection([tid])
             rect = panel.view.visualRect(panel.proxy_index(tid))
             at = panel.view.viewport().mapToGlobal(rect.center())
-            menu = win.context_menus.open(MenuContext("list", "track", [tid], frame=win.doc.frame), at)
+            ctx = MenuContext("list", "track", [tid], frame=win.doc.frame)
+            right = win.mapToGlobal(win.rect().topRight()).x()
+            at.setX(min(at.x(), right - win.context_menus.build(ctx).sizeHint().width() - 4))  # as on a 1366 screen
+            menu = win.context_menus.open(ctx, at)
             _wait(app, 0.3)
             shot = _blur_faces(win, _grab_with_menu(win, menu), original_view=True)
             menu.close()

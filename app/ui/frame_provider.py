@@ -27,8 +27,10 @@ decoder works packet by packet). What it adds for interactive use:
 * playing backward, it decodes the whole GOP before the one being shown into the cache as soon as
   the current one is in (:func:`backward_horizon`): a GOP can only be decoded forward from its
   keyframe, so waiting until the playhead is a second from its end (as the forward read-ahead
-  does) leaves a second to decode a two-second GOP, twice real time, and playback at -1x dropped
-  half its frames (8-18 shown per second on a 1080p GOP-60 clip; bench/ui_bench.py).
+  does) left a second to decode a two-second GOP: twice real time. Where decoding is slower than
+  that (a busy machine, 1080p, long GOPs) -1x stalled at each GOP, the clock then jumped more than
+  a step, and the request after the jump skipped non-reference frames that had to be decoded
+  again; so while playing backward every decoded frame is kept (bench/ui_bench.py playback).
 
 ``ThumbnailProvider`` decodes timeline thumbnails in a separate, lower-priority thread with its own
 reader, so thumbnails never delay the viewport.
@@ -452,9 +454,8 @@ class FrameProvider(QObject):
         decode = max(2, min(int(float(self.info.fps) * max(1.0, self._speed)), self.cache.budget // (pixels * 3)))
         convert = max(1, min(decode, int(self.cache.budget * self.cache.bgr_share // (pixels * 3)) // 2))
         if self._direction < 0 and self.info.frame_count:
-            # decoded frames (YUV 4:2:0 is 1.5 bytes a pixel; 2 leaves room for other formats) in
-            # the part of the budget that BGR copies leave free
-            room = int(self.cache.budget * (1 - self.cache.bgr_share) // (pixels * 2))
+            # decoded frames (YUV 4:2:0: 1.5 bytes a pixel) in the part of the budget BGR copies leave
+            room = int(self.cache.budget * (1 - self.cache.bgr_share) // (pixels * 1.5))
             p = max(0, min(self._playhead, self.info.frame_count - 1))
             decode = max(min(decode, max(2, room)), backward_horizon(self.info, p, room))
         return decode, convert
@@ -515,10 +516,8 @@ class FrameProvider(QObject):
                 with self._cond:
                     back = -_KEEP_BEHIND <= self._last_delta < 0
                     if self._playing and self._direction < 0:  # every frame before it is shown next
-                        back, keep_from = True, index - self._ahead()[0]
-                    else:
-                        keep_from = None
-                got = self._decode_to(pool, index, session, jump=True, keep_all=back, keep_from=keep_from)
+                        back = True  # (after a stall the clock jumps more than a step: keep them all)
+                got = self._decode_to(pool, index, session, jump=True, keep_all=back)
                 if got is None:
                     return  # superseded, or the file ends early (reported)
                 index, frame = got  # a newer request further on the same path may have been served
@@ -536,12 +535,11 @@ class FrameProvider(QObject):
         return bgr
 
     def _decode_to(self, pool: _DecoderPool, index: int, session: int, jump: bool,
-                   keep_all: bool = False, keep_from: int | None = None) -> tuple[int, av.VideoFrame] | None:
+                   keep_all: bool = False) -> tuple[int, av.VideoFrame] | None:
         """Decode up to frame ``index``, caching every frame on the way: (index, frame), or None.
 
         Non-reference frames well before ``index`` are skipped (exact: nothing depends on them)
-        unless ``keep_all``; with ``keep_all`` and ``keep_from``, those before ``keep_from`` still
-        are (backward play of a GOP longer than the cache holds keeps only the part shown next).
+        unless ``keep_all``.
 
         With ``jump`` (serving a request) a newer request further along the same path retargets
         the decode, and the index returned is that one. None when superseded or past the end.
@@ -556,9 +554,8 @@ class FrameProvider(QObject):
             last_emit = time.perf_counter()
             while True:
                 skip_pts = None
-                first_kept = (keep_from if keep_from is not None else -1) if keep_all else index - _KEEP_BEHIND
-                if self.skip_nonref and first_kept > dec.pos + 1:
-                    skip_pts = info.pts[first_kept]
+                if self.skip_nonref and not keep_all and index - _KEEP_BEHIND > dec.pos + 1:
+                    skip_pts = info.pts[index - _KEEP_BEHIND]
                 out = dec.step(skip_pts)
                 if out is None:  # the file ends before the frame
                     msg = f"frame {index} of {self.path} cannot be decoded; the file is truncated"
@@ -624,8 +621,7 @@ class FrameProvider(QObject):
                     continue  # idle read-ahead seeks only for someone stepping back
                 # Going backward, decode the GOP prefix up to i, all of it (it is shown next).
                 backward = (playing and d < 0) or i < p
-                got = self._decode_to(pool, i, session, jump=False, keep_all=backward,
-                                      keep_from=p - n if playing and d < 0 else None)
+                got = self._decode_to(pool, i, session, jump=False, keep_all=backward)
                 if got is None:
                     return False
                 frame = got[1]

@@ -393,7 +393,7 @@ class TrackTableModel(QAbstractItemModel):
         firsts = [f.first for f in facts if f.first is not None]
         lasts = [f.last for f in facts if f.last is not None]
         if col == COL_ID:
-            return f"{g.name} ({len(ms)} tracks)", g.name.lower()
+            return f"{g.name} ({len(ms)})", g.name.lower()  # short: the column is narrow on a laptop
         if col == COL_CLASS:
             classes = sorted({t.cls for t in ms})
             text = classes[0] if len(classes) == 1 else "mixed"

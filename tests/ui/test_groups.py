@@ -56,7 +56,7 @@ def test_group_is_one_folding_row_and_one_header_lane(qtbot, grouped):
     assert panel.model.rowCount() == 4
     g = panel.group_proxy_index("Person 1")
     assert g.isValid() and panel.proxy.rowCount(g) == 3 and not panel.view.isExpanded(g)
-    assert "Person 1 (3 tracks)" == g.data()
+    assert g.data() == "Person 1 (3)" and "face-0003" in g.data(Qt.ItemDataRole.ToolTipRole)
     assert panel.view.selectionModel().isSelected(g)
     # the timeline: one header lane for the three tracks
     header = tl.group_lane_rect("Person 1")
