@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pipelines.progress import RateMeter
+from app.base.progress import RateMeter
 
 
 class Clock:

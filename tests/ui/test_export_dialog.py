@@ -232,7 +232,7 @@ def test_export_of_the_in_out_range(qtbot, window, av_clip, tmp_path):
 
 @pytest.mark.slow
 def test_cancel_halfway_leaves_no_output_file(qtbot, window, long_clip, tmp_path, monkeypatch):
-    from app.pipelines.progress import RateMeter
+    from app.base.progress import RateMeter
 
     monkeypatch.setattr(RateMeter, "WARMUP_S", 0.3)  # the time left shows early enough to be seen here
     open_clip(qtbot, window, long_clip)
