@@ -75,10 +75,12 @@ def gop_start(info: VideoInfo, index: int) -> int:
 
 def backward_horizon(info: VideoInfo, index: int, limit: int) -> int:
     """How far back from ``index`` backward play prepares frames: to the start of the GOP before
-    the one holding ``index`` (so it is decoded while the current one plays), at most ``limit``."""
+    the one holding ``index`` (so it is decoded while the current one plays); 0 when that is more
+    than ``limit`` frames (the cache cannot hold them: decoding ahead would only evict what is
+    shown next, so the usual second of read-ahead applies)."""
     start = gop_start(info, index)
     prev = gop_start(info, start - 1) if start > 0 else 0
-    return max(1, min(limit, index - prev))
+    return index - prev if index - prev <= limit else 0
 
 
 class FrameCache:

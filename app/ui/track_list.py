@@ -145,7 +145,7 @@ class TrackListPanel(QWidget):
         h = v.header()
         h.setHighlightSections(False)
         h.setStretchLastSection(True)
-        for col, width in ((COL_ID, 124), (COL_CLASS, 76), (COL_START, 92), (COL_END, 92), (COL_DURATION, 70),
+        for col, width in ((COL_ID, 150), (COL_CLASS, 64), (COL_START, 92), (COL_END, 92), (COL_DURATION, 70),
                            (COL_KEYFRAMES, 78), (COL_MAX, 78), (COL_MEAN, 84), (COL_ENABLED, 64)):
             h.resizeSection(col, width)
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
