@@ -10,7 +10,10 @@ pixmap set) for 60 random seeks with nothing cached, per decoder thread type, th
 kept, and for frame stepping forward and backward; playback_rate(): frames shown per second while
 playing at 1x, 2x and -1x. Target: median < 80 ms, p95 < 150 ms.
 
-    QT_QPA_PLATFORM=offscreen python bench/ui_bench.py [seek] [timeline] [--clip VIDEO]
+    QT_QPA_PLATFORM=offscreen python bench/ui_bench.py [seek] [playback] [timeline] [--clip VIDEO]
+
+``playback`` alone plays 5 s at each speed (backward from the middle of the clip: it crosses
+two GOP boundaries).
 """
 
 from __future__ import annotations
@@ -367,18 +370,23 @@ def seek_latency(seeks: int = 60, thread_types: tuple[str, ...] = ("auto", "SLIC
     return results
 
 
-def playback_rate(seconds: float = 3.0, speeds: tuple[float, ...] = (1.0, 2.0, -1.0)) -> dict:
-    """Frames shown per second while playing the 1080p clip, against the frames the clock made due."""
+def playback_rate(seconds: float = 3.0, speeds: tuple[float, ...] = (1.0, 2.0, -1.0), gop: int = 60) -> dict:
+    """Frames shown per second while playing the 1080p clip, against the frames the clock made due.
+
+    ``gop``: keyframe interval of the clip (60 frames, 2 s: the seek clip; 250 frames, 8 s: a
+    long-GOP camera file, whose GOP does not fit the 512 MB frame cache at 1080p)."""
     from PySide6.QtWidgets import QApplication
 
     from app.ui.transport import PlaybackController
 
     app = QApplication.instance() or QApplication([])
-    rig = _SeekRig(app, make_seek_clip())
+    clip = make_seek_clip() if gop == 60 else make_seek_clip(SEEK_CLIP.with_name(f"seek_1080p_gop{gop}.mp4"), gop=gop)
+    rig = _SeekRig(app, clip)
     controller = PlaybackController(rig.doc, rig.provider)
     results = {}
-    print("playback (1080p, decoder threads chosen for the file):")
+    print(f"playback (1080p, GOP {gop}, decoder threads chosen for the file; load {os.getloadavg()[0]:.1f}):")
     for speed in speeds:
+        rig.provider.clear_cache(forget_positions=True)  # each speed starts cold, as after a jump
         rig.seek(rig.n // 2 if speed < 0 else 10)
         rig.settle(300)
         shown: list[int] = []
@@ -411,7 +419,10 @@ def main() -> None:
     which = set(args) or {"seek", "timeline"}
     if "seek" in which:
         seek_latency(clip=clip)
-        playback_rate()
+    if "seek" in which or "playback" in which:
+        playback_rate(seconds=5.0 if "playback" in which else 3.0)
+    if "playback" in which:
+        playback_rate(seconds=5.0, speeds=(1.0, -1.0), gop=250)
     if "timeline" in which:
         timeline_repaint()
 

@@ -1,6 +1,11 @@
 """Screenshots of the editor for the README: open a clip, analyse it, capture the three view modes.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [VIDEO] [--out docs] [--frame 300]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py --workspace [--sample CLIP] [--out docs]
+
+``--workspace``: the window at 1366x768 and at 1920x1080 after an analysis of the sample clip
+(written with ``python -m app sample`` when ``--sample`` is not given), its plate tracks grouped
+as one vehicle, and the right-click menu on a track in the track list.
 
 Default clip: ../shared/data/videos/egoblur_gen1_faces_608x1080.mp4. Only redacted pixels of real
 people are published: the "original" shot is taken with the face outlined *and* the screenshot
@@ -27,7 +32,14 @@ def main() -> None:
     ap.add_argument("video", nargs="?", default=str(DEFAULT))
     ap.add_argument("--out", default=str(ROOT / "docs"))
     ap.add_argument("--frame", type=int, default=300)
+    ap.add_argument("--workspace", action="store_true", help="the workspace shots (1366x768, 1920x1080, menu)")
+    ap.add_argument("--sample", default="", help="the sample clip for --workspace (made when missing)")
+    ap.add_argument("--analysed", default="", help="--workspace: the project of an earlier run's analysis "
+                    "(opened when it exists, else written after the analysis)")
     args = ap.parse_args()
+    if args.workspace:
+        workspace_shots(args)
+        return
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -171,6 +183,117 @@ def _blur_faces(win, qimage, original_view: bool, split: bool = False):
                   RedactionStyle(method=RedactionMethod.GAUSSIAN, strength=40, margin=0, feather=0)))
     arr = redact_bgr(arr, masks)
     return QImage(arr.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
+
+
+def _wait(app, seconds: float) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _grab_with_menu(win, menu):
+    """The window with an open popup menu painted where it is on screen (a popup is a window of
+    its own, so the window's grab does not hold it)."""
+    from PySide6.QtGui import QPainter
+
+    img = win.grab().toImage()
+    p = QPainter(img)
+    at = win.mapFromGlobal(menu.pos())
+    p.drawImage(at, menu.grab().toImage())
+    p.end()
+    return img
+
+
+def workspace_shots(args) -> None:
+    """Editor III: the workspace at 1366x768 and 1920x1080 after an analysis, and a track's menu."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # a 1920x1080 screen (popups stay on it)
+        import json
+        import tempfile
+
+        screen = os.path.join(tempfile.mkdtemp(prefix="obscura-shots-"), "screen.json")
+        with open(screen, "w") as f:
+            json.dump({"screens": [{"name": "shots", "x": 0, "y": 0, "width": 1920, "height": 1080,
+                                    "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
+        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
+    app = QApplication([])
+    app.setOrganizationName("Obscura-screenshots")
+    from app.ui.context_menus import MenuContext
+    from app.ui.main_window import MainWindow
+    from app.ui.style import apply_dark_theme
+    from app.ui.video_view import ViewMode
+
+    apply_dark_theme(app)
+    QSettings().clear()
+    clip = args.sample or "/tmp/obscura-sample.mp4"
+    if not os.path.exists(clip):
+        from app.media.sample import write_sample
+
+        write_sample(clip)
+    os.makedirs(args.out, exist_ok=True)
+    win = MainWindow()
+    win.resize(1366, 768)
+    win.show()
+    if args.analysed and os.path.exists(args.analysed):
+        assert win.open_path(args.analysed)
+        win.analysis_label.setText(f"{len(win.doc.project.tracks)} tracks (analysis of {os.path.basename(clip)})")
+    else:
+        assert win.open_path(clip)
+        t0 = time.time()
+        win.start_analysis(confirm=False)
+        while win.analysis_running() or win.worker is None:
+            app.processEvents()
+            time.sleep(0.02)
+        _wait(app, 0.5)
+        print(f"analysis: {time.time() - t0:.0f} s; {win.analysis_label.text()}")
+        if args.analysed:
+            win.doc.save(args.analysed)
+    tracks = win.doc.project.tracks
+    plates = [t.id for t in tracks if t.cls == "plate"]
+    if plates:  # the car's plate tracks as one vehicle, shown open
+        win.doc.set_selection(plates)
+        name = win.group_actions.group_selected("vehicle")
+        win.doc.set_folded(name, False)
+    faces = [t for t in tracks if t.cls == "face"]
+    frame = 60
+    if faces:
+        win.doc.set_selection([faces[0].id])
+        frame = next((f for f in range(40, win.doc.frame_count) if faces[0].shape_at(f) is not None), frame)
+    win.doc.set_frame(frame)
+    win.set_view_mode(ViewMode.ORIGINAL)
+    for size, name in (((1366, 768), "editor_1366x768"), ((1920, 1080), "editor_1920x1080")):
+        win.resize(*size)
+        _wait(app, 0.2)
+        win.layout_ctl.apply_shares()
+        win.view.fit()
+        _settle(app, win, frame, 600)
+        _wait(app, 4.0)  # the timeline's thumbnails at their new height
+        img = _blur_faces(win, win.grab().toImage(), original_view=True)
+        path = os.path.join(args.out, name + ".jpg")
+        img.save(path, "JPG", 90)
+        print(f"wrote {path} ({img.width()}x{img.height()})")
+        if size == (1366, 768):
+            panel = win.track_list
+            tid = faces[0].id if faces else tracks[0].id
+            win.doc.set_selection([tid])
+            rect = panel.view.visualRect(panel.proxy_index(tid))
+            at = panel.view.viewport().mapToGlobal(rect.center())
+            ctx = MenuContext("list", "track", [tid], frame=win.doc.frame)
+            right = win.mapToGlobal(win.rect().topRight()).x()
+            at.setX(min(at.x(), right - win.context_menus.build(ctx).sizeHint().width() - 4))  # as on a 1366 screen
+            menu = win.context_menus.open(ctx, at)
+            _wait(app, 0.3)
+            shot = _blur_faces(win, _grab_with_menu(win, menu), original_view=True)
+            menu.close()
+            path = os.path.join(args.out, "editor_track_menu.png")
+            shot.save(path, "PNG")
+            print(f"wrote {path}")
+    win.doc._dirty = False
+    win.doc.undo.setClean()
+    win.close()
 
 
 if __name__ == "__main__":

@@ -240,8 +240,10 @@ def test_empty_and_binary_files(tmp_path):
 
 
 def test_version_too_new(tmp_path):
+    from app.project_io.schema import VERSION
+
     d = project_to_dict(sample_project())
-    d["version"] = 2
+    d["version"] = VERSION + 1
     f = tmp_path / "future.obscura"
     f.write_text(json.dumps(d))
     with pytest.raises(ProjectError, match="made by a newer Obscura") as ei:

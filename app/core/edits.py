@@ -24,6 +24,8 @@ from app.core.track import Keyframe, KeyframeSource, Track
 MANUAL = KeyframeSource.MANUAL
 TRACKED = KeyframeSource.TRACKED
 MANUAL_LABELS = ("logo", "badge", "screen", "document", "other")
+# A drawn mask with no label chosen is labelled by the shape drawn.
+SHAPE_LABELS = {"rect": "rectangle", "ellipse": "ellipse", "polygon": "polygon"}
 
 
 class EditError(ValueError):

@@ -17,6 +17,7 @@ from app.core.style import RedactionStyle
 REVIEW_STATES = ("needs_review", "approved", "rejected")
 # Review states of older project files, read as today's: both meant "an operator should look".
 LEGACY_REVIEW_STATES = {"unreviewed": "needs_review", "flagged": "needs_review"}
+MAX_GROUP_NAME = 64  # characters in a group's name (Track.group)
 
 
 class KeyframeSource(StrEnum):
@@ -77,6 +78,10 @@ class Track:
     # Who changed the track last: "" while it is exactly what the analysis made, else the
     # operator's name (from the settings). Re-running detection replaces only untouched tracks.
     changed_by: str = ""
+    # The group the track belongs to ("" for none): several tracks of one person or one vehicle
+    # shown under one folding row (the editor names groups "Person 1", "Vehicle 2", ...). A group
+    # is only a name the tracks share; it changes nothing in the export.
+    group: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -91,6 +96,12 @@ class Track:
             raise ValueError(f"track style must be a RedactionStyle or None, got {type(self.style).__name__}")
         if not isinstance(self.changed_by, str):
             raise ValueError(f"track changed_by must be a string, got {self.changed_by!r}")
+        if not isinstance(self.group, str):
+            raise ValueError(f"track group must be a string, got {self.group!r}")
+        if len(self.group) > MAX_GROUP_NAME or self.group != self.group.strip() or any(
+                not c.isprintable() for c in self.group):
+            raise ValueError(f"track group must be a name of at most {MAX_GROUP_NAME} printable characters "
+                             f"without leading or trailing spaces, got {self.group!r}")
         if self.review not in REVIEW_STATES:
             raise ValueError(f"track review must be one of {', '.join(REVIEW_STATES)}, got {self.review!r}")
         if not isinstance(self.stats, dict) or not all(

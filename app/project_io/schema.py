@@ -1,13 +1,14 @@
 """Project <-> JSON-ready dict, with thorough validation on the way in.
 
-File layout (version 1)::
+File layout (version 2; version 1 is the same without track groups)::
 
-    {"format": "obscura-project", "version": 1,
+    {"format": "obscura-project", "version": 2,
      "media": {"path": ..., "width": ..., "height": ..., "fps": "30000/1001",
                "frame_count": ..., "sha256": ... or null} or null,
      "styles": {"face": {"method": "gaussian", "strength": 80.0, ...}, ...},
      "tracks": [{"id": ..., "cls": ..., "enabled": true, "label": "", "style": {...} or null,
                  "review": "needs_review" | "approved" | "rejected", "changed_by": "",
+                 "group": "Person 1" (optional, version 2: tracks of one person or vehicle),
                  "keyframes": [{"frame": 0, "shape": {"kind": "rect", "points": [[x, y], ...]},
                                 "source": "auto", "visible": true, "score": 0.93 or null}]}],
      "meta": {"key": "string or number"}}
@@ -37,12 +38,14 @@ from app.core.audio import AudioMute
 from app.core.project import REVIEW_STATES, Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape, ShapeKind
 from app.core.style import RedactionMethod, RedactionStyle
-from app.core.track import LEGACY_REVIEW_STATES
+from app.core.track import LEGACY_REVIEW_STATES, MAX_GROUP_NAME
 from app.errors import ProjectError
 from app.project_io.checks import Reader, key_path
 
 FORMAT = "obscura-project"
-VERSION = 1
+VERSION = 2  # the newest version this Obscura reads and writes
+# A file is written with the lowest version that holds everything in it, so a project that uses
+# nothing newer stays readable by an older Obscura. Version 2 adds the optional "group" of a track.
 
 # Limits that no real project comes near; past them a file is damaged or hostile, and reading it
 # on would mean a hang, runaway memory or masks the renderer cannot draw. Each error names its limit.
@@ -92,7 +95,7 @@ def project_to_dict(p: Project, base_dir: str | os.PathLike[str] | None = None) 
         }
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": file_version(p),
         "media": media,
         "styles": {cls: style.to_dict() for cls, style in p.styles.items()},
         "tracks": [_track_to_dict(t) for t in p.tracks],
@@ -102,8 +105,13 @@ def project_to_dict(p: Project, base_dir: str | os.PathLike[str] | None = None) 
     }
 
 
+def file_version(p: Project) -> int:
+    """The lowest file version that holds ``p``: 2 when a track is in a group, else 1."""
+    return 2 if any(t.group for t in p.tracks) else 1
+
+
 def _track_to_dict(t: Track) -> dict[str, Any]:
-    return {
+    d = {
         "id": t.id,
         "cls": t.cls,
         "enabled": t.enabled,
@@ -123,6 +131,9 @@ def _track_to_dict(t: Track) -> dict[str, Any]:
             for kf in t.keyframes
         ],
     }
+    if t.group:
+        d["group"] = t.group
+    return d
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -348,7 +359,8 @@ class _KeyframeBudget:
 
 def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = None) -> Track:
     t = r.obj(t, path)
-    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "changed_by", "keyframes"}, path)
+    r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "changed_by", "keyframes",
+                     "group"}, path)
     track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
     cls = r.string(r.required(t, "cls", path), f"{path}.cls", nonempty=True)
     enabled = r.boolean(t.get("enabled", True), f"{path}.enabled")
@@ -361,6 +373,10 @@ def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = N
     if review not in REVIEW_STATES:
         r.fail(f"{path}.review", f"expected one of {', '.join(REVIEW_STATES)}, got {r.show(review)}")
     changed_by = r.string(t.get("changed_by", ""), f"{path}.changed_by")
+    group = r.string(t.get("group", ""), f"{path}.group")
+    if len(group) > MAX_GROUP_NAME or group != group.strip() or any(not c.isprintable() for c in group):
+        r.fail(f"{path}.group", f"expected a group name of at most {MAX_GROUP_NAME} printable characters "
+                                f"without leading or trailing spaces, got {r.show(group)}")
     stats: dict[str, float] = {}
     for key, value in r.obj(t.get("stats", {}), f"{path}.stats").items():
         stats[key] = r.number(value, key_path(f"{path}.stats", key))
@@ -379,7 +395,7 @@ def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = N
         seen[kf.frame] = i
         keyframes.append(kf)
     with r.at(path):
-        return Track(track_id, cls, keyframes, enabled, label, style, review, stats, changed_by)
+        return Track(track_id, cls, keyframes, enabled, label, style, review, stats, changed_by, group)
 
 
 def _read_meta(r: Reader, m: Any, path: str) -> dict[str, Any]:

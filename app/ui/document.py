@@ -10,7 +10,9 @@ the main thread, and it announces every change with a signal that the widgets li
 * ``dirtyChanged(bool)``: unsaved changes appeared or were saved;
 * ``hiddenChanged``: the set of tracks hidden from view changed (a view filter, not an edit);
 * ``message(str)``: a one-line note for the status bar (e.g. why an edit could not be made);
-* ``inOutChanged``: the in/out points moved (see "in/out points" below).
+* ``inOutChanged``: the in/out points moved (see "in/out points" below);
+* ``foldChanged``: a group of tracks was folded or unfolded (a view state the track list and the
+  timeline share; groups are folded when a project opens).
 
 Edits go through :meth:`Document.edit` / :meth:`Document.edit_tracks`: each is one undo command
 (:mod:`app.ui.commands`) holding the track list before and after, so undo is exact.
@@ -56,6 +58,7 @@ class Document(QObject):
     hiddenChanged = Signal()
     message = Signal(str)
     inOutChanged = Signal()
+    foldChanged = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -70,6 +73,7 @@ class Document(QObject):
         self.operator = _default_operator()  # who edits (audit: a track's changed_by)
         self.hidden: set[str] = set()  # track ids hidden from view (still redacted)
         self.min_score = 0.0  # auto tracks whose max score is below this are hidden
+        self.unfolded: set[str] = set()  # groups shown open (the others are folded into one row)
 
     # -- media and project ------------------------------------------------------------------------
     @property
@@ -175,6 +179,7 @@ class Document(QObject):
         self.undo.clear()
         self.hidden = set()
         self.min_score = 0.0
+        self.unfolded = set()
         self._selection = []
         self._frame = 0
         self._dirty = False
@@ -281,6 +286,19 @@ class Document(QObject):
 
     def is_hidden(self, track_id: str) -> bool:
         return track_id in self.hidden
+
+    # -- folded groups (a view state) ------------------------------------------------------------
+    def is_folded(self, group: str) -> bool:
+        return group not in self.unfolded
+
+    def set_folded(self, group: str, folded: bool) -> None:
+        if folded == self.is_folded(group):
+            return
+        if folded:
+            self.unfolded.discard(group)
+        else:
+            self.unfolded.add(group)
+        self.foldChanged.emit()
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirtyChanged.emit(not clean or self._dirty)

@@ -12,7 +12,7 @@ Alt+arrows         nudge the selected shape 1 px (Alt+Shift: 10 px)
 Ctrl+B             split the selected track at the playhead
 Ctrl+M             merge the selected tracks, gaps interpolated (Ctrl+Shift+M: gaps kept)
 [ and ]            set the start / end of the span at the playhead
-Delete             delete the selected tracks
+Delete, Backspace  delete the selected tracks
 E                  exempt / redact again ("keep this person visible")
 V, R, C, P         select tool, rectangle, ellipse, polygon
 T / Shift+T        track the selected mask forward / backward from the playhead
@@ -62,8 +62,14 @@ class EditActions(QObject):
         self._update_enabled()
 
     # -- construction ---------------------------------------------------------------------------
-    def _act(self, text: str, slot, keys=(), tip: str = "", repeat: bool = False) -> QAction:
+    def _act(self, text: str, slot, keys=(), tip: str = "", repeat: bool = False, icon_key: str | None = None) -> QAction:
+        from app.ui.icons import icon
+        from app.ui.menus import action_name
+
         a = QAction(text, self.win)
+        a.setObjectName(action_name(text))
+        if icon_key:
+            a.setIcon(icon(icon_key))
         seqs = [QKeySequence(k) for k in ((keys,) if isinstance(keys, (str, QKeySequence.StandardKey)) else keys)]
         if seqs:
             a.setShortcuts(seqs)
@@ -76,7 +82,7 @@ class EditActions(QObject):
 
     def _build(self) -> None:
         A = self._act
-        self.add_kf = A("Add &Keyframe at Playhead", self.add_keyframe, "Insert")
+        self.add_kf = A("Add &Keyframe at Playhead", self.add_keyframe, "Insert", icon_key="add_keyframe")
         self.del_kf = A("&Delete Keyframe at Playhead", self.delete_keyframe, "Shift+Delete")
         self.prev_kf = A("&Previous Keyframe", lambda: self.jump_keyframe(-1), ",", repeat=True)
         self.next_kf = A("&Next Keyframe", lambda: self.jump_keyframe(1), ".", repeat=True)
@@ -86,42 +92,51 @@ class EditActions(QObject):
                                  repeat=True))
             self.nudges.append(A(f"Nudge {name} ×10", lambda dx=dx, dy=dy: self.nudge(10 * dx, 10 * dy),
                                  f"Alt+Shift+{name}", repeat=True))
-        self.split = A("&Split at Playhead", self.split_track, "Ctrl+B")
-        self.merge = A("&Merge Selected (interpolate gaps)", lambda: self.merge_tracks(True), "Ctrl+M")
+        self.split = A("&Split at Playhead", self.split_track, "Ctrl+B", "Split the selected track at the playhead",
+                       icon_key="split")
+        self.merge = A("&Merge Selected (interpolate gaps)", lambda: self.merge_tracks(True), "Ctrl+M",
+                       "Merge the selected tracks into one, the gaps between them interpolated", icon_key="merge")
         self.merge_gap = A("Merge Selected (&keep gaps)", lambda: self.merge_tracks(False), "Ctrl+Shift+M")
         self.set_start = A("Set Span &Start to Playhead", lambda: self.set_span(True), "[")
         self.set_end = A("Set Span &End to Playhead", lambda: self.set_span(False), "]")
-        self.delete = A("De&lete Tracks", self.delete_selection, QKeySequence.StandardKey.Delete)
+        self.delete = A("De&lete Tracks", self.delete_selection, (QKeySequence.StandardKey.Delete, "Backspace"),
+                        "Delete the selected tracks (or the selected audio mute)", icon_key="delete")
         self.exempt = A("&Exempt / Redact (keep visible)", self.toggle_exempt, "E",
-                        "Exempt the selected tracks from redaction (keep this person visible), or redact them again")
+                        "Exempt the selected tracks from redaction (keep this person visible), or redact them again",
+                        icon_key="exempt")
         self.select_all = A("Select &All Tracks", self.select_all_tracks, "Ctrl+A")
         self.disable_plates = A("Exempt All &Plates", self.exempt_all_plates, (),
                                 "Exempt every plate track (in the selection, if several tracks are selected)")
         self.class_actions = [A(f"Class: {text}", lambda c=cls: self.change_class(c)) for text, cls in CLASSES]
         self.follow_fwd = A("&Track Forward", lambda: self.track(1), "T",
-                            "Follow the selected mask forward from the playhead with the visual tracker")
-        self.follow_back = A("Track &Backward", lambda: self.track(-1), "Shift+T")
+                            "Follow the selected mask forward from the playhead", icon_key="track_forward")
+        self.follow_back = A("Track &Backward", lambda: self.track(-1), "Shift+T",
+                             "Follow the selected mask backward from the playhead", icon_key="track_back")
         self.follow_cancel = A("Cancel Tracking", self.cancel_tracking)
         self.follow_cancel.setEnabled(False)
-        self.next_review = A("&Next to Review", lambda: self.next_to_review(1), "N")
+        self.next_review = A("&Next to Review", lambda: self.next_to_review(1), "N",
+                             "Select the next track that needs review and play it in a loop", icon_key="next_review")
         self.prev_review = A("&Previous to Review", lambda: self.next_to_review(-1), "Shift+N")
-        self.approve = A("&Approve", lambda: self.set_review("approved"), "A")
-        self.reject = A("&Reject (not a face/plate)", lambda: self.set_review("rejected"), "X")
+        self.approve = A("&Approve", lambda: self.set_review("approved"), "A", "Approve the selected tracks",
+                         icon_key="approve")
+        self.reject = A("&Reject (not a face/plate)", lambda: self.set_review("rejected"), "X",
+                        "Reject the selected tracks: false detections, not redacted", icon_key="reject")
         self.needs = A("Mark as &Needs Review", lambda: self.set_review("needs_review"))
         # tools
         self.tool_group = QActionGroup(self.win)
         self.tool_actions = {}
         for tool, text, key in (("select", "&Select / Edit", "V"), ("rect", "&Rectangle Mask", "R"),
                                 ("ellipse", "&Ellipse Mask", "C"), ("polygon", "&Polygon Mask", "P")):
-            a = A(text, lambda t=tool: self.set_tool(t), key)
+            a = A(text, lambda t=tool: self.set_tool(t), key, icon_key=f"{tool}_tool")
             a.setCheckable(True)
             self.tool_group.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions["select"].setChecked(True)
         self.label_combo = QComboBox()
+        self.label_combo.addItem("By shape", "")  # "rectangle", "ellipse" or "polygon": what was drawn
         for label in MANUAL_LABELS:
             self.label_combo.addItem(label.capitalize(), label)
-        self.label_combo.setToolTip("Label of the next manual mask")
+        self.label_combo.setToolTip("Label of the next manual mask (By shape: Rectangle, Ellipse or Polygon)")
         self.label_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         mb = self.win.menuBar()
@@ -153,8 +168,9 @@ class EditActions(QObject):
         for a in (self.next_review, self.prev_review, None, self.approve, self.reject, self.needs):
             m.addSeparator() if a is None else m.addAction(a)
 
-        tb = self.win.addToolBar("Edit")
-        tb.setObjectName("edit_toolbar")
+        from app.ui.menus import icon_toolbar
+
+        tb = icon_toolbar(self.win, "Edit", "edit_toolbar")
         for a in self.tool_actions.values():
             tb.addAction(a)
         tb.addWidget(self.label_combo)
@@ -204,13 +220,15 @@ class EditActions(QObject):
     # -- audio mutes and in/out points -------------------------------------------------------------
     def _build_audio(self) -> None:
         A = self._act
-        self.mark_in = A("Mark &In", self.mark_in_point, "I", "Mark the in point at the playhead")
-        self.mark_out = A("Mark &Out", self.mark_out_point, "O", "Mark the out point at the playhead")
+        self.mark_in = A("Mark &In", self.mark_in_point, "I", "Mark the in point at the playhead", icon_key="mark_in")
+        self.mark_out = A("Mark &Out", self.mark_out_point, "O", "Mark the out point at the playhead",
+                          icon_key="mark_out")
         self.clear_marks = A("&Clear In/Out", self.clear_in_out, "Alt+X")
         self.mute_audio = A("&Mute Audio from In to Out", lambda: self.add_audio_mute("silence"), (),
-                            "Silence the soundtrack from the in to the out point (or 1 s around the playhead)")
+                            "Silence the soundtrack from the in to the out point (or 1 s around the playhead)",
+                            icon_key="mute")
         self.bleep_audio = A("&Bleep (1 kHz) from In to Out", lambda: self.add_audio_mute("tone"), (),
-                             "Replace the soundtrack from the in to the out point with a 1 kHz tone")
+                             "Replace the soundtrack from the in to the out point with a 1 kHz tone", icon_key="bleep")
         self.mute_mode = A("Switch Silence / &Bleep", self.toggle_mute_mode, (),
                            "Switch the selected audio mute between silence and a 1 kHz tone")
         self.delete_mute = A("&Delete Audio Mute", self.delete_audio_mute, (),
@@ -412,7 +430,7 @@ class EditActions(QObject):
     def add_manual_mask(self, shape: Shape) -> Track:
         """A drawn shape becomes a new manual track, static from the playhead to the end of the
         clip (over-redaction is the safe default: trim it with ] or track it with T)."""
-        label = self.label_combo.currentData() or "other"
+        label = self.label_combo.currentData() or edits.SHAPE_LABELS.get(shape.kind.value, "other")
         tid = self.doc.project.new_track_id("manual")
         end = max(self.doc.frame, self.doc.frame_count - 1)
         track = edits.new_manual_track(tid, shape, self.doc.frame, end, label=label)

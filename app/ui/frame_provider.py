@@ -21,9 +21,16 @@ decoder works packet by packet). What it adds for interactive use:
   have several slices (a frame decodes on several cores, with no added delay), else frame
   threads (which delay each frame by the thread count but still gain on a seek); measured in
   bench/ui_bench.py;
-* during play it reads ahead (or, backward, decodes the previous GOP) and converts frames to BGR
-  before they are due; when it cannot keep up it shows the newest frame it has (dropped frames)
-  instead of lagging behind the clock. Stepping back also prepares the frames behind.
+* during play it reads ahead and converts frames to BGR before they are due; when it cannot keep
+  up it shows the newest frame it has (dropped frames) instead of lagging behind the clock.
+  Stepping back also prepares the frames behind;
+* playing backward, it decodes the whole GOP before the one being shown into the cache as soon as
+  the current one is in (:func:`backward_horizon`): a GOP can only be decoded forward from its
+  keyframe, so waiting until the playhead is a second from its end (as the forward read-ahead
+  does) left a second to decode a two-second GOP: twice real time. Where decoding is slower than
+  that (a busy machine, 1080p, long GOPs) -1x stalled at each GOP, the clock then jumped more than
+  a step, and the request after the jump skipped non-reference frames that had to be decoded
+  again; so while playing backward every decoded frame is kept (bench/ui_bench.py playback).
 
 ``ThumbnailProvider`` decodes timeline thumbnails in a separate, lower-priority thread with its own
 reader, so thumbnails never delay the viewport.
@@ -57,6 +64,23 @@ _IDLE_BGR_AHEAD = 3  # when paused, convert this many frames after the playhead 
 _IDLE_DECODE_AHEAD = 8
 _IDLE_BGR_BEHIND = 2
 _LAG_EMIT_S = 0.04  # while playing and behind, show the newest decoded frame at least this often
+
+
+def gop_start(info: VideoInfo, index: int) -> int:
+    """The index of the keyframe that starts the GOP of frame ``index``."""
+    keys = info.keyframe_pts
+    k = bisect.bisect_right(keys, info.pts[index]) - 1
+    return info.index_of_pts(keys[k]) if k >= 0 else 0
+
+
+def backward_horizon(info: VideoInfo, index: int, limit: int) -> int:
+    """How far back from ``index`` backward play prepares frames: to the start of the GOP before
+    the one holding ``index`` (so it is decoded while the current one plays); 0 when that is more
+    than ``limit`` frames (the cache cannot hold them: decoding ahead would only evict what is
+    shown next, so the usual second of read-ahead applies)."""
+    start = gop_start(info, index)
+    prev = gop_start(info, start - 1) if start > 0 else 0
+    return index - prev if index - prev <= limit else 0
 
 
 class FrameCache:
@@ -167,9 +191,7 @@ class _Decoder:
         self.container.close()
 
     def keyframe_index(self, index: int) -> int:
-        keys = self.info.keyframe_pts
-        k = bisect.bisect_right(keys, self.info.pts[index]) - 1
-        return self.info.index_of_pts(keys[k]) if k >= 0 else 0
+        return gop_start(self.info, index)
 
     def needs_seek(self, index: int) -> bool:
         """True when seeking to the keyframe is cheaper than decoding on from here (or required)."""
@@ -426,12 +448,18 @@ class FrameProvider(QObject):
         self.cache.set_window(p - (n if d < 0 else _KEEP_BEHIND), p + (n if d > 0 else _KEEP_BEHIND))
 
     def _ahead(self) -> tuple[int, int]:
-        """(frames to decode, frames to convert) ahead of the playhead, within the cache budget."""
+        """(frames to decode, frames to convert) ahead of the playhead (behind it when playing
+        backward: down to the start of the previous GOP), within the cache budget."""
         if not self._playing or self.info is None:
             return _IDLE_DECODE_AHEAD, _IDLE_BGR_AHEAD
         pixels = self.info.width * self.info.height
         decode = max(2, min(int(float(self.info.fps) * max(1.0, self._speed)), self.cache.budget // (pixels * 3)))
         convert = max(1, min(decode, int(self.cache.budget * self.cache.bgr_share // (pixels * 3)) // 2))
+        if self._direction < 0 and self.info.frame_count:
+            # decoded frames (YUV 4:2:0: 1.5 bytes a pixel) in the part of the budget BGR copies leave
+            room = int(self.cache.budget * (1 - self.cache.bgr_share) // (pixels * 1.5))
+            p = max(0, min(self._playhead, self.info.frame_count - 1))
+            decode = max(min(decode, max(2, room)), backward_horizon(self.info, p, room))
         return decode, convert
 
     # -- main-thread delivery ---------------------------------------------------------------------
@@ -489,6 +517,8 @@ class FrameProvider(QObject):
             if frame is None:
                 with self._cond:
                     back = -_KEEP_BEHIND <= self._last_delta < 0
+                    if self._playing and self._direction < 0:  # every frame before it is shown next
+                        back = True  # (after a stall the clock jumps more than a step: keep them all)
                 got = self._decode_to(pool, index, session, jump=True, keep_all=back)
                 if got is None:
                     return  # superseded, or the file ends early (reported)
@@ -509,6 +539,9 @@ class FrameProvider(QObject):
     def _decode_to(self, pool: _DecoderPool, index: int, session: int, jump: bool,
                    keep_all: bool = False) -> tuple[int, av.VideoFrame] | None:
         """Decode up to frame ``index``, caching every frame on the way: (index, frame), or None.
+
+        Non-reference frames well before ``index`` are skipped (exact: nothing depends on them)
+        unless ``keep_all``.
 
         With ``jump`` (serving a request) a newer request further along the same path retargets
         the decode, and the index returned is that one. None when superseded or past the end.

@@ -4,6 +4,11 @@ default style per class, and the detector settings for the next analysis.
 The selected track's section is read-only for now. The default styles are editable in place (one
 small method, :meth:`InspectorPanel.set_class_style`, changes the project, so it can become an
 undo command). :meth:`InspectorPanel.detector_config` gives the settings for the next analysis.
+
+Each part is a :class:`Section` that folds (click its title), and the panel sits in a scroll area
+(:meth:`InspectorPanel.scroll_area`), so it needs little height: on a 1366x768 laptop it no longer
+pushes the timeline and the status bar off the screen. New parts (a track's own style, reasons)
+go in with :meth:`InspectorPanel.add_section`.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
-    QGroupBox,
     QLabel,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -64,6 +72,40 @@ def _muted(text: str) -> QLabel:
     return label
 
 
+class Section(QWidget):
+    """A titled part of the inspector that folds: a flat arrow button over its content."""
+
+    def __init__(self, title: str, content: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.content = content
+        self.button = QToolButton()
+        self.button.setText(title)
+        self.button.setCheckable(True)
+        self.button.setChecked(True)
+        self.button.setAutoRaise(True)
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.button.setArrowType(Qt.ArrowType.DownArrow)
+        self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.button.setStyleSheet("QToolButton { font-weight: bold; text-align: left; border: none; }")
+        self.button.toggled.connect(self.set_open)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.button)
+        lay.addWidget(content)
+
+    @property
+    def is_open(self) -> bool:
+        return self.button.isChecked()
+
+    def set_open(self, open_: bool) -> None:
+        if self.button.isChecked() != open_:
+            self.button.setChecked(open_)  # comes back here through toggled
+            return
+        self.button.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+        self.content.setVisible(open_)
+
+
 class InspectorPanel(QWidget):
     TRACK_FIELDS = (
         ("title", "Track"), ("cls", "Class"), ("label", "Label"), ("state", "State"), ("range", "Frames"),
@@ -75,22 +117,48 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.doc = doc
         self._updating = False
-        lay = QVBoxLayout(self)
+        self._scroll: QScrollArea | None = None
+        self.sections: dict[str, Section] = {}
+        self._lay = lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.setSpacing(8)
-        lay.addWidget(self._build_track_box())
-        lay.addWidget(self._build_styles_box())
-        lay.addWidget(self._build_detector_box())
+        lay.setSpacing(6)
         lay.addStretch(1)
+        self.add_section("track", "Selected track", self._build_track_box())
+        self.add_section("styles", "Default style per class", self._build_styles_box())
+        self.add_section("detector", "Next analysis", self._build_detector_box())
         doc.selectionChanged.connect(self._refresh_track)
         doc.tracksChanged.connect(self.refresh)
         doc.projectReplaced.connect(self.refresh)
         doc.frameChanged.connect(self._refresh_shape)
         self.refresh()
 
+    def add_section(self, key: str, title: str, widget: QWidget, after: str | None = None) -> Section:
+        """Add a folding part (after the section ``after``, else at the end); returns it."""
+        section = Section(title, widget, self)
+        section.setObjectName(f"inspector_{key}")
+        index = self._lay.count() - 1  # before the stretch
+        if after in self.sections:
+            index = self._lay.indexOf(self.sections[after]) + 1
+        self._lay.insertWidget(index, section)
+        self.sections[key] = section
+        return section
+
+    def scroll_area(self) -> QScrollArea:
+        """The panel in a scroll area (made once): what the window's dock holds."""
+        if self._scroll is None:
+            sc = QScrollArea()
+            sc.setObjectName("inspector_scroll")
+            sc.setWidgetResizable(True)
+            sc.setFrameShape(QFrame.Shape.NoFrame)
+            sc.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            sc.setWidget(self)
+            sc.setMinimumHeight(90)
+            self._scroll = sc
+        return self._scroll
+
     # -- building ----------------------------------------------------------------------------------
-    def _build_track_box(self) -> QGroupBox:
-        box = QGroupBox("Selected track")
+    def _build_track_box(self) -> QWidget:
+        box = QWidget()
         form = QFormLayout(box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.track_fields: dict[str, QLabel] = {}
@@ -100,8 +168,8 @@ class InspectorPanel(QWidget):
         self.track_fields["title"].setStyleSheet("font-weight: bold")
         return box
 
-    def _build_styles_box(self) -> QGroupBox:
-        box = QGroupBox("Default style per class")
+    def _build_styles_box(self) -> QWidget:
+        box = QWidget()
         grid = QGridLayout(box)
         grid.setHorizontalSpacing(6)
         for col, head in enumerate(("", "Effect", "Strength", "Margin", "Feather", "")):
@@ -127,8 +195,8 @@ class InspectorPanel(QWidget):
                 w.valueChanged.connect(lambda _v, c=cls: self._style_edited(c))
         return box
 
-    def _build_detector_box(self) -> QGroupBox:
-        box = QGroupBox("Next analysis")
+    def _build_detector_box(self) -> QWidget:
+        box = QWidget()
         form = QFormLayout(box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self._defaults = manifest_thresholds()

@@ -6,7 +6,6 @@ import os
 import weakref
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -40,12 +39,23 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Obscura")
         self.setAcceptDrops(True)
         self.resize(1440, 900)
+        from app.ui.layout import WindowLayout
+        from app.ui.shortcuts import ShortcutManager
+        from app.ui.status import StatusBar
+
+        self.setStatusBar(StatusBar(self))
+        self.layout_ctl = WindowLayout(self, self.settings)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
         self._build_editing()
         self._build_privacy()
+        self._build_workspace()
+        self.layout_ctl.capture_default()
         self._restore_layout()
+        self.shortcuts = ShortcutManager(self, self.settings)
+        self.shortcuts.collect()
+        self.shortcuts.apply_saved()
         self.doc.frameChanged.connect(self._update_position)
         self.doc.projectReplaced.connect(self._on_project_replaced)
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
@@ -86,7 +96,8 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(self.doc)
         self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tracks_dock = self._dock("Tracks", self.track_list, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector.scroll_area(),
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.tracks_dock, self.inspector_dock, Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
@@ -96,70 +107,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        a.setStatusTip(tip or text)
-        a.triggered.connect(slot)
-        return a
-
     def _build_actions(self) -> None:
-        from app.ui.video_view import ViewMode
+        from app.ui.menus import build_window_actions
 
-        self.act_open = self._action("&Open Video…", self.open_video_dialog, QKeySequence.StandardKey.Open)
-        self.act_open_project = self._action("Open &Project…", self.open_project_dialog, "Ctrl+Shift+O")
-        self.act_save = self._action("&Save Project", self.save, QKeySequence.StandardKey.Save)
-        self.act_save_as = self._action("Save Project &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_undo = self.doc.undo.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.doc.undo.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
-        self.act_analyze = self._action("&Analyze", self.start_analysis, "Ctrl+R", "Detect and track faces and plates")
-        self.act_cancel = self._action("&Cancel Analysis", self.cancel_analysis, "Ctrl+.")
-        self.act_cancel.setEnabled(False)
-        self.mode_actions = {}
-        for mode, text, key in ((ViewMode.ORIGINAL, "&Original", "1"), (ViewMode.REDACTED, "&Redacted Preview", "2"),
-                                (ViewMode.SPLIT, "&Split View", "3")):
-            a = self._action(text, lambda _c=False, m=mode: self.set_view_mode(m), key)
-            a.setCheckable(True)
-            self.mode_actions[mode] = a
-        self.mode_actions[ViewMode.ORIGINAL].setChecked(True)
-        self.act_fit = self._action("&Fit to Window", lambda: self.view.fit(), "F")
-
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for a in (self.act_open, self.act_open_project):
-            m.addAction(a)
-        self.recent_menu = m.addMenu("Open &Recent")
-        self._refresh_recent()
-        m.addSeparator()
-        for a in (self.act_save, self.act_save_as):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = mb.addMenu("&Edit")
-        m.addAction(self.act_undo)
-        m.addAction(self.act_redo)
-        m = mb.addMenu("&View")
-        for a in self.mode_actions.values():
-            m.addAction(a)
-        m.addAction(self.act_fit)
-        m.addSeparator()
-        for d in (self.timeline_dock, self.tracks_dock, self.inspector_dock):
-            m.addAction(d.toggleViewAction())
-        m = mb.addMenu("&Analysis")
-        m.addAction(self.act_analyze)
-        m.addAction(self.act_cancel)
-        m = mb.addMenu("&Help")
-        m.addAction(self._action("&About Obscura", self.about))
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("main_toolbar")
-        for a in (self.act_open, self.act_save, None, self.act_analyze, self.act_cancel, None,
-                  *self.mode_actions.values(), self.act_fit):
-            tb.addSeparator() if a is None else tb.addAction(a)
+        build_window_actions(self)
 
     def _build_editing(self) -> None:
         """Editing actions, the History panel, File ▸ Export and Help ▸ Keyboard Shortcuts."""
@@ -183,10 +134,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.tabifyDockWidget(self.inspector_dock, self.leak_dock)
         self.inspector_dock.raise_()
-        self.act_export = self._action("&Export Redacted Video…", self.exporter.export_dialog, "Ctrl+E")
-        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
-        self.act_operator = self._action("&Operator Name…", self.ask_operator_name, None,
-                                         "Your name, recorded in the audit report and on the tracks you change")
+        from app.ui.menus import make_action
+
+        self.act_export = make_action(self, "&Export Redacted Video…", self.exporter.export_dialog, "Ctrl+E",
+                                      icon_key="export")
+        self.act_shortcuts = make_action(self, "&Keyboard Shortcuts", self.show_shortcuts, "F1", icon_key="shortcuts")
+        self.act_operator = make_action(self, "&Operator Name…", self.ask_operator_name, None,
+                                        "Your name, recorded in the audit report and on the tracks you change",
+                                        icon_key="operator")
         name = str(self.settings.value("operator/name", "") or "")
         if name:
             self.doc.operator = name
@@ -206,9 +161,11 @@ class MainWindow(QMainWindow):
         """File > Clear Cache..., the sweep of caches whose project is gone, and the integrity
         warnings (OBSCURA_MANIFEST, unverified weights) shown in the status bar."""
         from app import assets, cache
+        from app.ui.menus import make_action
 
-        self.act_clear_cache = self._action("Clear &Cache…", lambda: self.clear_cache(),
-                                            tip="Delete the per-project caches (frame tables; no images)")
+        self.act_clear_cache = make_action(self, "Clear &Cache…", lambda: self.clear_cache(),
+                                           tip="Delete the per-project caches (frame tables; no images)",
+                                           icon_key="clear_cache")
         file_menu = {a.text(): a.menu() for a in self.menuBar().actions()}["&File"]
         file_menu.insertAction(self.act_quit, self.act_clear_cache)
         file_menu.insertSeparator(self.act_quit)
@@ -279,43 +236,21 @@ class MainWindow(QMainWindow):
         self.leak_dock.raise_()
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(action, keys) for every action with a shortcut, the transport's keys included."""
-        rows = []
-        seen = set()
-        for a in self.findChildren(QAction):
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
-            text = a.text().replace("&", "")
-            if keys and (text, keys) not in seen:
-                seen.add((text, keys))
-                rows.append((text, keys))
-        transport = [("Play / pause", "Space"), ("Shuttle backward / stop / forward", "J, K, L"),
-                     ("Step one frame", "Left, Right"), ("Step one second", "Shift+Left, Shift+Right"),
-                     ("First / last frame", "Home, End"), ("Zoom timeline", "Ctrl+wheel")]
-        return sorted(rows) + transport
+        """(action, keys) for every shortcut as assigned now, the transport's keys included."""
+        return self.shortcuts.rows()
 
     def show_shortcuts(self) -> None:
-        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem
+        from app.ui.shortcuts import shortcuts_dialog
 
-        dlg = QDialog(self)
-        dlg.setWindowTitle("Keyboard shortcuts")
-        rows = self.shortcut_rows()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Keys"])
-        for i, (text, keys) in enumerate(rows):
-            table.setItem(i, 0, QTableWidgetItem(text))
-            table.setItem(i, 1, QTableWidgetItem(keys))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dlg.reject)
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(table)
-        lay.addWidget(buttons)
-        dlg.resize(560, 640)
-        self.shortcuts_dialog = dlg
-        dlg.show()
+        self.shortcuts_dialog = shortcuts_dialog(self, self.shortcuts)
+        self.shortcuts_dialog.show()
+
+    def show_preferences(self) -> None:
+        """Edit ▸ Preferences…: remap the shortcuts (saved at once)."""
+        from app.ui.shortcuts import PreferencesDialog
+
+        self.preferences_dialog = PreferencesDialog(self, self.shortcuts)
+        self.preferences_dialog.show()
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -334,16 +269,38 @@ class MainWindow(QMainWindow):
 
     # -- layout and recent files ----------------------------------------------------------------
     def _restore_layout(self) -> None:
-        geo = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        if state is not None:
-            self.restoreState(state)
+        self.layout_ctl.restore()
 
     def _save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.layout_ctl.save()
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset Layout."""
+        self.layout_ctl.reset()
+        self.statusBar().showMessage("layout reset", 3000)
+
+    def toolbars(self) -> list:
+        from PySide6.QtWidgets import QToolBar
+
+        return self.findChildren(QToolBar)
+
+    def change_lane_height(self, delta: int) -> None:
+        self.timeline.set_lane_height(self.timeline.lane_height + delta)
+
+    def _on_lane_height(self, px: int) -> None:
+        self.settings.setValue("timeline/lane_height", int(px))
+
+    def showEvent(self, e) -> None:  # noqa: N802 - Qt API
+        super().showEvent(e)
+        self.layout_ctl.on_first_show()
+
+    def event(self, e) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if e.type() == QEvent.Type.StatusTip:  # menu and toolbar hovers: through the elided message
+            self.statusBar().show_status_tip(e.tip())
+            return True
+        return super().event(e)
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", []) or []
@@ -460,7 +417,25 @@ class MainWindow(QMainWindow):
             return self.save()
         return r == QMessageBox.StandardButton.Discard
 
+    def _build_workspace(self) -> None:
+        """Groups, right-click menus, View ▸ Reset Layout and lane height, Edit ▸ Preferences."""
+        from app.ui.context_menus import ContextMenus
+        from app.ui.group_actions import GroupActions
+        from app.ui.menus import build_layout_actions
+
+        self.group_actions = GroupActions(self)
+        self.context_menus = ContextMenus(self)
+        build_layout_actions(self)
+        lane = self.settings.value("timeline/lane_height")
+        if lane is not None:
+            try:
+                self.timeline.set_lane_height(int(lane))
+            except (TypeError, ValueError):
+                pass
+        self.timeline.laneHeightChanged.connect(self._on_lane_height)
+
     def _on_project_replaced(self) -> None:
+        self.statusBar().clearMessage()  # what was said was about the file before
         info = self.doc.info
         if info is not None:
             self.frames.open(info.path, info)

@@ -1,25 +1,22 @@
-"""The track list: a sortable, filterable table of the project's tracks, its selection linked to
-the document's (and so to the timeline and the viewport).
+"""The track list: a sortable, filterable tree of the project's tracks (a group of tracks, one
+person or one vehicle, is one row that folds), its selection linked to the document's (and so to
+the timeline and the viewport).
 
 Under the filter bar, a score filter: "Hide below score" sets ``doc.min_score`` (auto tracks whose
 best score is lower are hidden from the list, the timeline and the overlays, but still redacted),
-and "Reject hidden" rejects them, as one undo step."""
+and "Reject hidden" rejects them, as one undo step.
+
+Keys (while the list has focus): Up/Down, Page Up/Down, Home/End move through the rows (and so the
+selection, hundreds of tracks deep); Shift extends; Left/Right fold and unfold a group row. The
+window's own Home/End (first and last frame) and Left/Right (step) apply elsewhere. Right-click a
+row for what applies to it (``contextMenuRequested``, see :mod:`app.ui.context_menus`).
+
+The model and the filter are in :mod:`app.ui.track_model`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QItemSelection,
-    QItemSelectionModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,7 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
-    QTableView,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,264 +34,51 @@ from PySide6.QtWidgets import (
 from app.core.track import REVIEW_STATES, Track
 from app.ui import style
 from app.ui.document import Document
+from app.ui.track_model import (  # noqa: F401 - re-exported: the list's columns and roles
+    COL_CLASS,
+    COL_DURATION,
+    COL_ENABLED,
+    COL_END,
+    COL_ID,
+    COL_KEYFRAMES,
+    COL_MAX,
+    COL_MEAN,
+    COL_REVIEW,
+    COL_START,
+    COLUMNS,
+    GROUP_ROLE,
+    SORT_ROLE,
+    TRACK_ID_ROLE,
+    Group,
+    TrackFilterProxy,
+    TrackTableModel,
+)
 
-COLUMNS = ("ID", "Class", "Start", "End", "Duration", "Keyframes", "Max score", "Mean score", "Enabled", "Review")
-(COL_ID, COL_CLASS, COL_START, COL_END, COL_DURATION, COL_KEYFRAMES, COL_MAX, COL_MEAN, COL_ENABLED,
- COL_REVIEW) = range(len(COLUMNS))
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # numbers for numeric columns, lower-case text otherwise
-TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
-REVIEW_COLORS = {"approved": "#51cf66", "rejected": "#fa5252", "needs_review": "#ff922b"}
-_NUMERIC = {COL_START, COL_END, COL_DURATION, COL_KEYFRAMES, COL_MAX, COL_MEAN}
-
-
-@dataclass(slots=True)
-class _KeyframeFacts:
-    """What the table shows that depends on the keyframes; recomputed when they change."""
-
-    kfs: tuple
-    first: int | None
-    last: int | None
-    max_score: float | None
-    mean_score: float | None
-
-    @classmethod
-    def of(cls, track: Track) -> _KeyframeFacts:
-        scores = [kf.score for kf in track.keyframes if kf.score is not None]
-        return cls(track.keyframes, track.first_frame, track.last_frame,
-                   max(scores) if scores else None, sum(scores) / len(scores) if scores else None)
+_NAV_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
+             Qt.Key.Key_End}
 
 
-class TrackTableModel(QAbstractTableModel):
-    """One row per track of ``doc.project``, in project order.
+class TrackTreeView(QTreeView):
+    """The list's view: row navigation keys stay here (the window's Home/End/arrows shortcuts
+    would take them otherwise), Left/Right only on a group row."""
 
-    ``refreshStarted`` / ``refreshFinished`` bracket every update made for the document, so a view
-    can tell its own selection changes (the user's) from those the update causes.
-    """
+    def selectRow(self, row: int) -> None:  # noqa: N802 - QTableView's name
+        idx = self.model().index(row, 0)
+        self.selectionModel().setCurrentIndex(
+            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
 
-    refreshStarted = Signal()
-    refreshFinished = Signal()
+    def _on_group_row(self) -> bool:
+        idx = self.currentIndex()
+        return idx.isValid() and bool(self.model().hasChildren(idx.siblingAtColumn(0)))
 
-    def __init__(self, doc: Document, parent=None):
-        super().__init__(parent)
-        self._doc = doc
-        self._tracks: list[Track] = list(doc.project.tracks)
-        self._row_of: dict[str, int] = {}
-        self._facts: dict[str, _KeyframeFacts] = {}
-        self._snap: list[tuple] = []
-        self._reindex()
-        doc.projectReplaced.connect(self._on_project_replaced)
-        doc.tracksChanged.connect(self._on_tracks_changed)
-
-    # -- lookups -----------------------------------------------------------------------------------
-    def track(self, row: int) -> Track:
-        return self._tracks[row]
-
-    def row_of(self, track_id: str) -> int | None:
-        return self._row_of.get(track_id)
-
-    def _kf(self, t: Track) -> _KeyframeFacts:
-        f = self._facts.get(t.id)
-        if f is None or f.kfs is not t.keyframes:
-            f = self._facts[t.id] = _KeyframeFacts.of(t)
-        return f
-
-    def max_score(self, t: Track) -> float | None:
-        v = t.stats.get("max_score")
-        return float(v) if v is not None else self._kf(t).max_score
-
-    def mean_score(self, t: Track) -> float | None:
-        v = t.stats.get("mean_score")
-        return float(v) if v is not None else self._kf(t).mean_score
-
-    def _snapshot(self, t: Track) -> tuple:
-        return (id(t), t.keyframes, t.cls, t.enabled, t.review, t.label, tuple(t.stats.items()))
-
-    def _reindex(self) -> None:
-        self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
-        self._snap = [self._snapshot(t) for t in self._tracks]
-        if len(self._facts) > len(self._row_of):
-            self._facts = {k: v for k, v in self._facts.items() if k in self._row_of}
-
-    # -- refresh -----------------------------------------------------------------------------------
-    def _on_project_replaced(self) -> None:
-        self.refreshStarted.emit()
-        try:
-            self._reset()
-        finally:
-            self.refreshFinished.emit()
-
-    def _reset(self) -> None:
-        self.beginResetModel()
-        self._tracks = list(self._doc.project.tracks)
-        self._facts.clear()
-        self._reindex()
-        self.endResetModel()
-
-    def _on_tracks_changed(self) -> None:
-        self.refreshStarted.emit()
-        try:
-            self._update_rows()
-        finally:
-            self.refreshFinished.emit()
-
-    def _update_rows(self) -> None:
-        """Granular updates where the change is an append, a removal or an edit; else a reset."""
-        new = list(self._doc.project.tracks)
-        old_ids = [t.id for t in self._tracks]
-        new_ids = [t.id for t in new]
-        if new_ids[: len(old_ids)] == old_ids and len(new_ids) > len(old_ids):
-            self.beginInsertRows(QModelIndex(), len(old_ids), len(new_ids) - 1)
-            self._tracks = new
-            self._reindex_keep_snap(len(old_ids))
-            self.endInsertRows()
-        elif len(new_ids) < len(old_ids) and _is_subsequence(new_ids, old_ids):
-            keep = set(new_ids)
-            gone = [i for i, tid in enumerate(old_ids) if tid not in keep]
-            for a, b in reversed(_blocks(gone)):
-                self.beginRemoveRows(QModelIndex(), a, b)
-                del self._tracks[a : b + 1]
-                del self._snap[a : b + 1]
-                self.endRemoveRows()
-        elif new_ids != old_ids:
-            self._reset()
-            return
-        # Same rows now: tell the views about the ones whose content changed.
-        old_snap = self._snap
-        self._tracks = new
-        self._reindex()
-        changed = [i for i, s in enumerate(self._snap) if i >= len(old_snap) or s != old_snap[i]]
-        for a, b in _blocks(changed):
-            self.dataChanged.emit(self.index(a, 0), self.index(b, len(COLUMNS) - 1))
-
-    def _reindex_keep_snap(self, n_old: int) -> None:
-        snap = self._snap[:n_old]
-        self._reindex()
-        self._snap[:n_old] = snap
-
-    # -- Qt model ----------------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._tracks)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index):
-        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == COL_ENABLED:
-            f |= Qt.ItemFlag.ItemIsUserCheckable
-        return f
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        t = self._tracks[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._cell(t, col)[0]
-        if role == SORT_ROLE:
-            return self._cell(t, col)[1]
-        if role == TRACK_ID_ROLE:
-            return t.id
-        if role == Qt.ItemDataRole.CheckStateRole and col == COL_ENABLED:
-            return Qt.CheckState.Checked if t.enabled else Qt.CheckState.Unchecked
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_CLASS:
-            return style.class_color(t.cls)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if col == COL_REVIEW and t.review in REVIEW_COLORS:
-                return QColor(REVIEW_COLORS[t.review])
-            if not t.enabled or t.review == "rejected":
-                return style.MUTED_TEXT
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and col == COL_ID:
-            return f"{t.id} ({t.cls}){' — ' + t.label if t.label else ''}"
-        return None
-
-    def _cell(self, t: Track, col: int) -> tuple[str | None, object]:
-        """(shown text, sort key) of one cell; the sort keys of numeric columns are numbers."""
-        kf = self._kf(t)
-        if col in (COL_START, COL_END, COL_DURATION):
-            if kf.first is None:
-                return "—", -1
-            if col == COL_DURATION:
-                n = kf.last - kf.first + 1
-                return _duration(n, float(self._doc.fps)), n
-            f = kf.first if col == COL_START else kf.last
-            return self._doc.timecode(f), f
-        if col in (COL_MAX, COL_MEAN):
-            v = self.max_score(t) if col == COL_MAX else self.mean_score(t)
-            return (f"{v:.2f}", v) if v is not None else ("—", -1.0)
-        if col == COL_KEYFRAMES:
-            return str(len(t.keyframes)), len(t.keyframes)
-        if col == COL_ENABLED:
-            return None, int(t.enabled)
-        if col == COL_REVIEW:
-            return t.review.replace("_", " "), REVIEW_STATES.index(t.review)
-        text = t.id if col == COL_ID else t.cls
-        return text, text.lower()
-
-    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
-        if not index.isValid() or index.column() != COL_ENABLED or role != Qt.ItemDataRole.CheckStateRole:
-            return False
-        enabled = Qt.CheckState(value) == Qt.CheckState.Checked
-        t = self._tracks[index.row()]
-        if t.enabled != enabled:
-            self.set_track_enabled(t, enabled)
-        return True
-
-    def set_track_enabled(self, track: Track, enabled: bool) -> None:
-        """The one place the list edits a track: an undo command on the document's stack."""
-        from app.core.edits import clone
-
-        self._doc.edit_tracks("Redact track" if enabled else "Exempt track (keep visible)", [track.id],
-                              lambda t: clone(t, enabled=enabled))
-
-
-class TrackFilterProxy(QSortFilterProxyModel):
-    """Filters by class, by state (a review state, "enabled" or "disabled"), by text, and leaves
-    out the ``hidden`` track ids (the document's score filter)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.cls: str | None = None
-        self.state: str | None = None
-        self.text = ""
-        self.hidden: frozenset[str] = frozenset()
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
-
-    def set_filters(self, cls: str | None = None, state: str | None = None, text: str = "") -> None:
-        self.beginFilterChange()
-        self.cls, self.state, self.text = cls, state, text.strip().lower()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_hidden(self, ids) -> None:
-        ids = frozenset(ids)
-        if ids != self.hidden:
-            self.beginFilterChange()
-            self.hidden = ids
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
-        t = self.sourceModel().track(source_row)
-        if t.id in self.hidden:
-            return False
-        if self.cls and t.cls != self.cls:
-            return False
-        if self.state == "enabled":
-            if not t.enabled:
-                return False
-        elif self.state == "disabled":
-            if t.enabled:
-                return False
-        elif self.state and t.review != self.state:
-            return False
-        return not self.text or self.text in t.id.lower() or self.text in t.label.lower()
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride:
+            key = event.key()
+            mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+            if not mods and (key in _NAV_KEYS or (key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self._on_group_row())):
+                event.accept()
+                return True
+        return super().event(event)
 
 
 CLASS_FILTERS = (("All classes", None), ("Faces", "face"), ("Plates", "plate"), ("Manual", "manual"))
@@ -303,7 +87,12 @@ STATE_FILTERS = (("All states", None), *((s.replace("_", " ").capitalize(), s) f
 
 
 class TrackListPanel(QWidget):
-    """The table with its filter bar. Row selection and ``doc.selection`` follow each other."""
+    """The tree with its filter bar. Row selection and ``doc.selection`` follow each other: a
+    selected group row stands for all its tracks, and a group whose tracks are all selected shows
+    its row selected. ``contextMenuRequested(QPoint)`` (global position) on a right-click, after
+    the row under the mouse was selected (unless it already was)."""
+
+    contextMenuRequested = Signal(QPoint)
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -337,22 +126,26 @@ class TrackListPanel(QWidget):
         self.reject_button.setToolTip("Mark the hidden low-score tracks as rejected (not redacted), "
                                       "as one undo step")
 
-        self.view = v = QTableView()
+        self.view = v = TrackTreeView()
         v.setModel(self.proxy)
         v.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         v.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         v.setSortingEnabled(True)
         v.sortByColumn(COL_START, Qt.SortOrder.AscendingOrder)
         v.setAlternatingRowColors(True)
-        v.setShowGrid(False)
+        v.setUniformRowHeights(True)  # thousands of rows lay out in no time
+        v.setRootIsDecorated(True)
+        v.setIndentation(14)
         v.setWordWrap(False)
-        v.verticalHeader().hide()
-        v.verticalHeader().setDefaultSectionSize(22)
+        v.setAllColumnsShowFocus(True)
+        v.setExpandsOnDoubleClick(False)  # a double-click jumps to the track (a group: the arrow folds)
         v.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        h = v.horizontalHeader()
+        v.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        v.setMinimumHeight(3 * 22)
+        h = v.header()
         h.setHighlightSections(False)
         h.setStretchLastSection(True)
-        for col, width in ((COL_ID, 110), (COL_CLASS, 88), (COL_START, 92), (COL_END, 92), (COL_DURATION, 70),
+        for col, width in ((COL_ID, 150), (COL_CLASS, 64), (COL_START, 92), (COL_END, 92), (COL_DURATION, 70),
                            (COL_KEYFRAMES, 78), (COL_MAX, 78), (COL_MEAN, 84), (COL_ENABLED, 64)):
             h.resizeSection(col, width)
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -375,13 +168,19 @@ class TrackListPanel(QWidget):
         lay.setSpacing(4)
         lay.addLayout(bar)
         lay.addLayout(score_bar)
-        lay.addWidget(v)
+        lay.addWidget(v, 1)  # the list takes the dock's height
 
         self.search_edit.textChanged.connect(self._apply_filters)
         self.class_combo.currentIndexChanged.connect(self._apply_filters)
         self.state_combo.currentIndexChanged.connect(self._apply_filters)
         v.selectionModel().selectionChanged.connect(self._on_view_selection)
         v.doubleClicked.connect(self._on_double_click)
+        v.expanded.connect(lambda i: self._on_fold(i, False))
+        v.collapsed.connect(lambda i: self._on_fold(i, True))
+        v.customContextMenuRequested.connect(self._on_context_menu)
+        self.proxy.modelReset.connect(self._apply_folds)
+        self.proxy.layoutChanged.connect(self._apply_folds)
+        doc.foldChanged.connect(self._apply_folds)
         self.model.refreshStarted.connect(self._begin_internal)
         self.model.refreshFinished.connect(self._end_internal)
         doc.selectionChanged.connect(self._on_doc_selection)
@@ -418,7 +217,11 @@ class TrackListPanel(QWidget):
         self._update_count()
 
     def _update_count(self, *args) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        tracks = self.doc.project.tracks
+        total = len(tracks)
+        filtered = bool(self.proxy.cls or self.proxy.state or self.proxy.text or self.proxy.hidden)
+        shown = sum(1 for t in tracks if self.proxy._passes(
+            t, bool(self.proxy.text) and bool(t.group) and self.proxy.text in t.group.lower())) if filtered else total
         self.count_label.setText(f"{total} tracks" if shown == total else f"{shown} of {total} tracks")
 
     # -- score filter ------------------------------------------------------------------------------
@@ -483,8 +286,23 @@ class TrackListPanel(QWidget):
             self._update_count()
 
     def selected_ids(self) -> list[str]:
-        rows = sorted(self.view.selectionModel().selectedRows(), key=lambda i: i.row())
-        return [self.proxy.data(i, TRACK_ID_ROLE) for i in rows]
+        """The selected tracks (a group row: all its tracks), in row order."""
+        rows = sorted(self.view.selectionModel().selectedRows(), key=lambda i: (self._row_key(i)))
+        picked = {(i.parent().row(), i.row()) for i in rows if i.parent().isValid()}
+        out: list[str] = []
+        for i in rows:
+            ids = self.model.track_ids(self.proxy.mapToSource(i))
+            if len(ids) > 1 or (ids and not i.parent().isValid() and self.proxy.hasChildren(i)):
+                # an open group row with some of its rows picked: those rows only (Ctrl+click one off)
+                kids = [(i.row(), k) for k in range(self.proxy.rowCount(i))]
+                if self.view.isExpanded(i) and any(k in picked for k in kids) and not all(k in picked for k in kids):
+                    continue
+            out.extend(ids)
+        return list(dict.fromkeys(out))
+
+    def _row_key(self, index) -> tuple[int, int]:
+        parent = index.parent()
+        return (parent.row(), index.row()) if parent.isValid() else (index.row(), -1)
 
     def _on_view_selection(self, *args) -> None:
         if self._internal:
@@ -494,70 +312,99 @@ class TrackListPanel(QWidget):
             self.doc.set_selection(self.selected_ids())
         finally:
             self._internal -= 1
+        if self.model.has_groups:
+            self._select_ids(self.doc.selection, scroll=False, keep_current=True)  # a group's rows follow
 
     def _on_doc_selection(self, ids: list) -> None:
         if not self._internal:
             self._select_ids(ids)
 
-    def _select_ids(self, ids: list[str], scroll: bool = True) -> None:
+    def proxy_index(self, track_id: str, column: int = 0):
+        """The list's index of a track (invalid when filtered out)."""
+        return self.proxy.mapFromSource(self.model.index_of(track_id, column))
+
+    def group_proxy_index(self, name: str, column: int = 0):
+        return self.proxy.mapFromSource(self.model.group_index(name, column))
+
+    def _select_ids(self, ids: list[str], scroll: bool = True, keep_current: bool = False) -> None:
         sel = QItemSelection()
         first = None
-        rows: list[int] = []
+        shown: list = []
         last_col = len(COLUMNS) - 1
+        wanted = set(ids)
         for tid in ids:
-            row = self.model.row_of(tid)
-            if row is None:
-                continue
-            pidx = self.proxy.mapFromSource(self.model.index(row, 0))
+            pidx = self.proxy_index(tid)
             if not pidx.isValid():
                 continue
-            sel.select(pidx, self.proxy.index(pidx.row(), last_col))
-            rows.append(pidx.row())
-            first = QPersistentModelIndex(pidx)  # the last one: usually the one just added
+            sel.select(pidx, pidx.siblingAtColumn(last_col))
+            shown.append(pidx)
+            first = pidx  # the last one: usually the one just added
+        for g in self.model.groups():
+            if g.members and all(t.id in wanted for t in g.members):
+                gidx = self.group_proxy_index(g.name)
+                if gidx.isValid():
+                    sel.select(gidx, gidx.siblingAtColumn(last_col))
+                    if self.doc.is_folded(g.name) or first is None:
+                        first = gidx
+                    shown.append(gidx)
         sm = self.view.selectionModel()
         self._internal += 1
         try:
             flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
             sm.select(sel, flags)
-            if first is not None:
-                sm.setCurrentIndex(self.proxy.index(first.row(), 0), QItemSelectionModel.SelectionFlag.NoUpdate)
-                if scroll and not any(self._row_visible(r) for r in rows):
-                    self.view.scrollTo(self.proxy.index(first.row(), 0))
+            if first is not None and not keep_current:
+                sm.setCurrentIndex(first.siblingAtColumn(0), QItemSelectionModel.SelectionFlag.NoUpdate)
+                if scroll and not any(self._index_visible(i) for i in shown):
+                    self.view.scrollTo(self._visible_row(first))
         finally:
             self._internal -= 1
 
-    def _row_visible(self, row: int) -> bool:
-        rect = self.view.visualRect(self.proxy.index(row, 0))
+    def _visible_row(self, index):
+        """``index``, or its group row when the group is folded."""
+        parent = index.parent()
+        return parent if parent.isValid() and not self.view.isExpanded(parent) else index
+
+    def _index_visible(self, index) -> bool:
+        rect = self.view.visualRect(self._visible_row(index))
         return rect.isValid() and self.view.viewport().rect().contains(rect)
 
+    def _row_visible(self, row: int) -> bool:
+        return self._index_visible(self.proxy.index(row, 0))
+
     def _on_double_click(self, index) -> None:
-        t = self.model.track(self.proxy.mapToSource(index).row())
         if index.column() == COL_ENABLED:
             return
-        self.doc.set_selection([t.id])
-        if t.first_frame is not None:
-            self.doc.set_frame(t.first_frame)
+        ids = self.model.track_ids(self.proxy.mapToSource(index))
+        if not ids:
+            return
+        self.doc.set_selection(ids)
+        starts = [t.first_frame for t in (self.doc.project.track(i) for i in ids) if t and t.first_frame is not None]
+        if starts:
+            self.doc.set_frame(min(starts))
 
+    # -- groups: folding -----------------------------------------------------------------------------
+    def _on_fold(self, index, folded: bool) -> None:
+        name = self.proxy.data(index.siblingAtColumn(0), GROUP_ROLE)
+        if name and not getattr(self, "_applying_folds", False):
+            self.doc.set_folded(name, folded)
 
-def _is_subsequence(short: list, long: list) -> bool:
-    it = iter(long)
-    return all(x in it for x in short)
+    def _apply_folds(self, *args) -> None:
+        """Fold and unfold the group rows as the document says (after a reset, or a fold made in
+        the timeline)."""
+        self._applying_folds = True
+        try:
+            for g in self.model.groups():
+                idx = self.group_proxy_index(g.name)
+                if idx.isValid():
+                    self.view.setExpanded(idx, not self.doc.is_folded(g.name))
+        finally:
+            self._applying_folds = False
 
-
-def _blocks(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers as inclusive (first, last) runs."""
-    out: list[tuple[int, int]] = []
-    for r in rows:
-        if out and out[-1][1] + 1 == r:
-            out[-1] = (out[-1][0], r)
-        else:
-            out.append((r, r))
-    return out
-
-
-def _duration(frames: int, fps: float) -> str:
-    s = frames / fps
-    if s < 60:
-        return f"{s:.1f} s"
-    m, s = divmod(s, 60)
-    return f"{int(m)}:{s:04.1f}"
+    # -- right-click ---------------------------------------------------------------------------------
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if index.isValid():
+            ids = self.model.track_ids(self.proxy.mapToSource(index))
+            if ids and not set(ids) <= set(self.doc.selection):
+                self.doc.set_selection(ids)  # the menu applies to the row right-clicked
+        self.contextMenuRequested.emit(self.view.viewport().mapToGlobal(pos))

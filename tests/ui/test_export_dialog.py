@@ -231,7 +231,10 @@ def test_export_of_the_in_out_range(qtbot, window, av_clip, tmp_path):
 
 
 @pytest.mark.slow
-def test_cancel_halfway_leaves_no_output_file(qtbot, window, long_clip, tmp_path):
+def test_cancel_halfway_leaves_no_output_file(qtbot, window, long_clip, tmp_path, monkeypatch):
+    from app.base.progress import RateMeter
+
+    monkeypatch.setattr(RateMeter, "WARMUP_S", 0.3)  # the time left shows early enough to be seen here
     open_clip(qtbot, window, long_clip)
     dlg = open_dialog(window)
     folder = tmp_path / "out"
@@ -243,8 +246,9 @@ def test_cancel_halfway_leaves_no_output_file(qtbot, window, long_clip, tmp_path
     qtbot.mouseClick(dlg.export_button, LEFT)
     bar = window.exporter.progress
     qtbot.waitUntil(lambda: bar.value() > 0, timeout=60000)  # the first progress report
+    assert "fps" in bar.format()
+    qtbot.waitUntil(lambda: "left" in bar.format(), timeout=60000)  # the time left, after its warm-up
     done = bar.value()
-    assert "fps" in bar.format() and "left" in bar.format()
     qtbot.mouseClick(window.exporter.cancel_button, LEFT)
     qtbot.waitUntil(lambda: not window.exporter.running(), timeout=120000)
     result = window.exporter.last_result

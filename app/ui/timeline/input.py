@@ -12,9 +12,16 @@
 * in the "Audio mutes" lane: click a mute to select it (``selected_mute``; the track selection is
   cleared), drag its body to move it, drag an edge to trim it (one undo step per drag, Esc
   cancels); a click on the lane's empty part clears the mute selection and seeks;
-* Ctrl+wheel: zoom, keeping the frame under the mouse in place; Shift+wheel, a horizontal wheel,
-  the wheel over the ruler, or the wheel when all lanes fit: scroll in time; otherwise the wheel
-  scrolls the lanes; + / - zoom around the playhead, \\ fits the whole clip.
+* Ctrl+wheel: zoom, keeping the frame under the mouse in place; Ctrl+Alt+wheel: taller or
+  shorter lanes; Shift+wheel, a horizontal wheel, the wheel over the ruler, or the wheel when all
+  lanes fit: scroll in time; otherwise the wheel scrolls the lanes; + / - zoom around the
+  playhead, \\ fits the whole clip;
+* a group's header lane: a click on its arrow (or a double-click on its label) folds or unfolds
+  it, a click elsewhere selects all its tracks; its bar (the union of their spans) is not dragged;
+* Up / Down select the lane above / below, Page Up / Page Down a page of lanes further (Shift
+  extends the selection); the playhead keys (Home, End, arrows) stay the transport's;
+* right-click: selects what is under the mouse (unless it is selected already) and emits
+  ``contextMenuRequested`` with a :class:`ContextHit` (the window opens the menu for it).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import QToolTip
 from app.core.audio import AudioMute
 from app.core.edits import set_end, set_start, shift
 from app.core.track import Track
+from app.ui.timeline.groups import ARROW_W, is_group_lane
 from app.ui.timeline.mutes import MuteHandle, describe, moved, replaced, trimmed
 
 EDGE_PX = 5  # a press this close to a span's edge trims it
@@ -53,6 +61,22 @@ class SpanHandle:
     end: int
     lo: int
     hi: int
+
+
+@dataclass
+class ContextHit:
+    """What a right-click on the timeline hit: ``kind`` is "lane" (a track's lane: ``ids`` its
+    track; ``span`` the span under the mouse, if any), "group" (a header: ``ids`` its tracks,
+    ``group`` its name), "mute" (``mute_id``) or "empty"; ``frame`` the frame under the mouse,
+    ``global_pos`` where the menu opens."""
+
+    kind: str
+    global_pos: object
+    frame: int | None = None
+    ids: list[str] | None = None
+    span: tuple[int, int] | None = None
+    group: str = ""
+    mute_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -102,6 +126,9 @@ class TimelineInput:
         if self._in_mute_lane(pos.y()) and pos.x() < self.LABEL_W + self._view_w():
             self._press_mute_lane(pos)
         elif row is not None and pos.x() < self.LABEL_W + self._view_w():
+            if is_group_lane(self._tracks[row]) and pos.x() < ARROW_W:
+                self.toggle_fold(row)
+                return event.accept()
             self._select_row(row, mods)
             if self._in_time_area(pos.x()) and not mods & _EXTEND:
                 TimelineInput._drag_serial += 1
@@ -135,23 +162,55 @@ class TimelineInput:
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def _select_row(self, row: int, mods) -> None:
-        tid = self._tracks[row].id
+        ids = self.row_ids(row)
+        key = self._tracks[row].id
         sel = self.doc.selection
         anchor = self._row_of.get(self._anchor_id) if self._anchor_id is not None else None
         if mods & Qt.KeyboardModifier.ShiftModifier and anchor is not None:
             a, b = sorted((anchor, row))
-            rng = [t.id for t in self._tracks[a:b + 1]]
+            rng = [i for r in range(a, b + 1) for i in self.row_ids(r)]
             if mods & Qt.KeyboardModifier.ControlModifier:
                 sel = sel + [t for t in rng if t not in sel]
             else:
-                sel = rng
+                sel = list(dict.fromkeys(rng))
         elif mods & Qt.KeyboardModifier.ControlModifier:
-            sel = [t for t in sel if t != tid] if tid in sel else sel + [tid]
-            self._anchor_id = tid
+            sel = [t for t in sel if t not in ids] if all(i in sel for i in ids) else sel + [
+                i for i in ids if i not in sel]
+            self._anchor_id = key
         else:
-            sel = [tid]
-            self._anchor_id = tid
+            sel = list(ids)
+            self._anchor_id = key
         self.doc.set_selection(sel)
+
+    def toggle_fold(self, row: int) -> None:
+        """Fold or unfold the group whose header is ``row``."""
+        lane = self._tracks[row]
+        if is_group_lane(lane) and hasattr(self.doc, "set_folded"):
+            self.doc.set_folded(lane.name, not lane.folded)
+
+    def select_step(self, rows: int, extend: bool = False) -> None:
+        """Keyboard: select the row ``rows`` away from the last one selected (Up/Down: 1, Page:
+        a lane page), or extend the selection to it; the lane is scrolled into view."""
+        n = len(self._tracks)
+        if not n:
+            return
+        here = self._row_of.get(self._anchor_id) if self._anchor_id is not None else None
+        if here is None:
+            sel = self.doc.selection
+            here = self._row_of.get(sel[-1]) if sel else None
+        target = (0 if rows > 0 else n - 1) if here is None else max(0, min(n - 1, here + rows))
+        if extend and here is not None:
+            a, b = sorted((here, target))
+            ids = [i for r in range(a, b + 1) for i in self.row_ids(r)]
+            self.doc.set_selection(self.doc.selection + [i for i in ids if i not in self.doc.selection])
+        else:
+            self.doc.set_selection(self.row_ids(target))
+        self._anchor_id = self._tracks[target].id
+        top = target * self.LANE_H
+        if top < self._vbar.value():
+            self._vbar.setValue(top)
+        elif top + self.LANE_H > self._vbar.value() + self._lanes_h():
+            self._vbar.setValue(top + self.LANE_H - self._lanes_h())
 
     def mouseMoveEvent(self, event) -> None:
         pos = event.position()
@@ -286,12 +345,15 @@ class TimelineInput:
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position()
         row = self._row_at(pos.y())
+        if row is not None and is_group_lane(self._tracks[row]) and ARROW_W <= pos.x() < self.LABEL_W:
+            self.toggle_fold(row)  # the first click of the double-click selected the group
+            return event.accept()
         if row is None or not self._in_time_area(pos.x()):
             return self.mousePressEvent(event)
         self._press = None
         span = self.span_at(pos.x(), pos.y())
         if span is not None:
-            self.doc.set_selection([self._tracks[row].id])
+            self.doc.set_selection(self.row_ids(row))
             self._anchor_id = self._tracks[row].id
             self.doc.set_frame(span[0])
         event.accept()
@@ -313,8 +375,8 @@ class TimelineInput:
         """What a press at the point would drag: a span's body (MOVE) or one of its edges (within
         EDGE_PX of it, less inside a narrow span); None off the spans."""
         row = self._row_at(y)
-        if row is None or not self._in_time_area(x):
-            return None
+        if row is None or not self._in_time_area(x) or is_group_lane(self._tracks[row]):
+            return None  # a header's bar is a summary: not dragged
         data = self._data(self._tracks[row])
         starts, ends = data.starts, data.ends
         n = self.doc.frame_count
@@ -379,11 +441,43 @@ class TimelineInput:
         _d, mode, m = best
         return MuteHandle(mode, m.id, m.start, m.end)
 
+    # -- right-click ---------------------------------------------------------------------------------
+    def contextMenuEvent(self, event) -> None:
+        hit = self.context_hit(event.pos().x(), event.pos().y())
+        hit.global_pos = event.globalPos()
+        if hit.ids and not set(hit.ids) <= set(self.doc.selection):
+            self.doc.set_selection(hit.ids)  # the menu applies to what was right-clicked
+            row = self._row_at(event.pos().y())
+            if row is not None:
+                self._anchor_id = self._tracks[row].id
+        if hit.kind == "mute":
+            self.set_selected_mute(hit.mute_id)
+        self.contextMenuRequested.emit(hit)
+        event.accept()
+
+    def context_hit(self, x: float, y: float) -> ContextHit:
+        """What is at the point (see :class:`ContextHit`)."""
+        frame = self.frame_at_x(x) if self._in_time_area(x) and self.doc.frame_count else None
+        if self._in_mute_lane(y):
+            m = self.mute_at(x, y)
+            return ContextHit("mute" if m else "empty", None, frame, mute_id=m.id if m else None)
+        row = self._row_at(y)
+        if row is None:
+            return ContextHit("empty", None, frame)
+        t = self._tracks[row]
+        if is_group_lane(t):
+            return ContextHit("group", None, frame, ids=t.ids, group=t.name, span=self.span_at(x, y))
+        return ContextHit("lane", None, frame, ids=[t.id], span=self.span_at(x, y), group=t.group)
+
     # -- wheel and keys ------------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
         d = event.angleDelta()
         mods = event.modifiers()
-        if mods & Qt.KeyboardModifier.ControlModifier:
+        if mods & Qt.KeyboardModifier.ControlModifier and mods & Qt.KeyboardModifier.AltModifier:
+            steps = (d.y() or d.x()) / 120  # (some platforms turn Alt+wheel into a horizontal wheel)
+            if steps:
+                self.set_lane_height(self.LANE_H + (2 if steps > 0 else -2))
+        elif mods & Qt.KeyboardModifier.ControlModifier:
             steps = (d.y() or d.x()) / 120
             x = event.position().x()
             anchor = x if self._in_time_area(x) else None
@@ -406,6 +500,11 @@ class TimelineInput:
             self.set_zoom(self._zoom / 1.5)
         elif key == Qt.Key.Key_Backslash:
             self.zoom_to_fit()
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) and not (
+                event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)):
+            page = max(1, self._lanes_h() // self.LANE_H - 1)
+            step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -page, Qt.Key.Key_PageDown: page}[key]
+            self.select_step(step, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
         else:
             return super().keyPressEvent(event)
         event.accept()
@@ -432,7 +531,10 @@ class TimelineInput:
         if row is None:
             return ""
         t = self._tracks[row]
-        head = f"{t.id} ({t.cls}){' — ' + t.label if t.label else ''}"
+        if is_group_lane(t):
+            return (f"{t.name}: {len(t.members)} tracks ({', '.join(t.ids[:6])}{'…' if len(t.ids) > 6 else ''})\n"
+                    f"click the arrow to {'unfold' if t.folded else 'fold'}; click to select them all")
+        head = f"{t.id} ({t.cls}){' — ' + t.label if t.label else ''}{' · ' + t.group if t.group else ''}"
         state = f"{t.review.replace('_', ' ')}{'' if t.enabled else ', exempt (kept visible)'}"
         span = self.span_at(x, y)
         if span is None:

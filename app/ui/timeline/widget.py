@@ -1,5 +1,7 @@
 """The timeline: ruler, thumbnail strip, the audio-mute lane, one lane per track, playhead; zoom,
-scroll, seek, select, drag spans. Tracks in ``doc.hidden`` (the score filter) get no lane.
+scroll, seek, select, drag spans. Tracks in ``doc.hidden`` (the score filter) get no lane. A group
+of tracks (one person, one vehicle) is one header lane that folds (:mod:`app.ui.timeline.groups`);
+lanes are ``lane_height`` px tall (:meth:`TimelineWidget.set_lane_height`, Ctrl+Alt+wheel).
 
 The header (fixed at the top, not scrolled with the lanes) holds the ruler, with the in/out range
 shaded on it, the thumbnails and the "Audio mutes" lane (:mod:`app.ui.timeline.mutes`): a click
@@ -22,8 +24,15 @@ from PySide6.QtWidgets import QScrollBar, QStyle, QWidget
 
 from app.ui import style
 from app.ui.document import Document
+from app.ui.timeline.groups import (
+    INDENT,
+    build_rows,
+    is_group_lane,
+    paint_header_label,
+    union_data,
+)
 from app.ui.timeline.input import TimelineInput
-from app.ui.timeline.lanes import LANE_BG, SELECTED_TINT, LaneData, LanePainter
+from app.ui.timeline.lanes import LANE_BG, SELECTED_LABEL, SELECTED_TINT, LaneData, LanePainter
 from app.ui.timeline.mutes import MuteLanePainter
 from app.ui.timeline.ruler import paint_in_out, paint_playhead, paint_ruler
 from app.ui.timeline.strip import ThumbnailSource, ThumbnailStrip
@@ -34,12 +43,15 @@ BEYOND_END = QColor("#161719")
 class TimelineWidget(TimelineInput, QWidget):
     zoomChanged = Signal(float)
     muteSelectionChanged = Signal(object)  # the selected audio mute's id, or None
+    laneHeightChanged = Signal(int)
+    contextMenuRequested = Signal(object)  # a ContextHit (app.ui.timeline.input): what was right-clicked
 
     LABEL_W = 176
     RULER_H = 26
     THUMB_H = 46
     MUTE_H = 22  # the audio-mute lane, under the thumbnails
-    LANE_H = 20
+    LANE_H = 20  # the default lane height (each timeline has its own: set_lane_height)
+    MIN_LANE_H, MAX_LANE_H = 14, 64
     MAX_ZOOM = 48.0  # px per frame
     HEADER_H = RULER_H + THUMB_H + MUTE_H
 
@@ -48,7 +60,7 @@ class TimelineWidget(TimelineInput, QWidget):
         self.doc = doc
         self._zoom = 1.0
         self._fit = True  # follow the widget's width until the user zooms
-        self._tracks: list = []  # the lanes: the project's tracks less doc.hidden
+        self._tracks: list = []  # the rows: tracks (less doc.hidden) and group headers (GroupLane)
         self._n_hidden = 0
         self._row_of: dict[str, int] = {}
         self._cache: dict[str, LaneData] = {}
@@ -67,7 +79,8 @@ class TimelineWidget(TimelineInput, QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)  # the cursor shows what a press over a span would drag
-        self.setMinimumSize(420, self.HEADER_H + 3 * self.LANE_H + self._sb())
+        self.LANE_H = self.LANE_H  # an instance value from here on (set_lane_height)
+        self._update_minimum()
         self._tc_font = QFont("DejaVu Sans Mono")
         self._tc_font.setStyleHint(QFont.StyleHint.Monospace)
         self._tc_font.setBold(True)
@@ -76,9 +89,32 @@ class TimelineWidget(TimelineInput, QWidget):
         doc.selectionChanged.connect(self._on_selection_changed)
         doc.frameChanged.connect(self._on_frame_changed)
         doc.hiddenChanged.connect(self._on_tracks_changed)
+        if hasattr(doc, "foldChanged"):
+            doc.foldChanged.connect(self._on_tracks_changed)
         if hasattr(doc, "inOutChanged"):
             doc.inOutChanged.connect(lambda: self.update(QRect(0, 0, self.width(), self.RULER_H)))
         self._on_project_replaced()
+
+    # -- lane height ---------------------------------------------------------------------------------
+    @property
+    def lane_height(self) -> int:
+        return self.LANE_H
+
+    def set_lane_height(self, px: int) -> None:
+        """Lanes ``px`` tall (clamped to MIN_LANE_H..MAX_LANE_H), keeping the top lane in place."""
+        px = max(self.MIN_LANE_H, min(self.MAX_LANE_H, int(px)))
+        if px == self.LANE_H:
+            return
+        top_row = self._vbar.value() / self.LANE_H
+        self.LANE_H = px
+        self._update_minimum()
+        self._update_ranges()
+        self._vbar.setValue(round(top_row * px))
+        self.update()
+        self.laneHeightChanged.emit(px)
+
+    def _update_minimum(self) -> None:
+        self.setMinimumSize(420, self.HEADER_H + 2 * self.LANE_H + self._sb())
 
     # -- thumbnails --------------------------------------------------------------------------------
     def set_thumbnail_source(self, source: ThumbnailSource | None) -> None:
@@ -179,7 +215,23 @@ class TimelineWidget(TimelineInput, QWidget):
 
     def highlighted_ids(self) -> list[str]:
         """The tracks whose lanes are drawn selected, in lane order."""
-        return [t.id for t in self._tracks if t.id in self._selected]
+        return [t.id for t in self._tracks if not is_group_lane(t) and t.id in self._selected]
+
+    def _row_selected(self, row_obj) -> bool:
+        if is_group_lane(row_obj):
+            return bool(row_obj.members) and all(t.id in self._selected for t in row_obj.members)
+        return row_obj.id in self._selected
+
+    def row_ids(self, row: int) -> list[str]:
+        """The tracks a row stands for: its track, or a header's members."""
+        r = self._tracks[row]
+        return r.ids if is_group_lane(r) else [r.id]
+
+    def group_lane_rect(self, name: str) -> QRect:
+        """The header lane of group ``name``; empty when it has none."""
+        from app.ui.timeline.groups import GROUP_PREFIX
+
+        return self.lane_rect(GROUP_PREFIX + name)
 
     def _row_at(self, y: float) -> int | None:
         if y < self.HEADER_H or y >= self.HEADER_H + self._lanes_h():
@@ -193,6 +245,11 @@ class TimelineWidget(TimelineInput, QWidget):
 
     def _data(self, track) -> LaneData:
         data = self._cache.get(track.id)
+        if is_group_lane(track):
+            key = track.key()
+            if data is None or data.kfs != key:
+                data = self._cache[track.id] = union_data(track)
+            return data
         if data is None or data.kfs is not track.keyframes:
             data = self._cache[track.id] = LaneData.of(track)
         return data
@@ -277,10 +334,14 @@ class TimelineWidget(TimelineInput, QWidget):
 
     def _on_tracks_changed(self) -> None:
         hidden = self.doc.hidden
-        self._tracks = [t for t in self.doc.project.tracks if t.id not in hidden] if hidden \
-            else list(self.doc.project.tracks)
-        self._n_hidden = len(self.doc.project.tracks) - len(self._tracks)
-        self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+        tracks = self.doc.project.tracks
+        if any(t.group for t in tracks):
+            folded = getattr(self.doc, "is_folded", lambda _g: False)
+            self._tracks, self._row_of = build_rows(tracks, hidden, folded)
+        else:
+            self._tracks = [t for t in tracks if t.id not in hidden] if hidden else list(tracks)
+            self._row_of = {t.id: i for i, t in enumerate(self._tracks)}
+        self._n_hidden = sum(1 for t in tracks if t.id in hidden)
         if len(self._cache) > len(self._row_of):
             self._cache = {k: v for k, v in self._cache.items() if k in self._row_of}
         self._selected = set(self.doc.selection)
@@ -426,7 +487,7 @@ class TimelineWidget(TimelineInput, QWidget):
                    self.doc.timecode() if self.doc.frame_count else "--:--:--:--")
         p.setFont(self.font())
         p.setPen(style.MUTED_TEXT)
-        n = len(self._tracks)
+        n = len(self.doc.project.tracks) - self._n_hidden
         text = f"{n} track{'s' if n != 1 else ''}" + (f" · {self._n_hidden} hidden" if self._n_hidden else "")
         p.drawText(QRect(10, self.RULER_H, self.LABEL_W - 12, self.THUMB_H), Qt.AlignmentFlag.AlignVCenter, text)
         p.setPen(style.GRID)
@@ -454,8 +515,14 @@ class TimelineWidget(TimelineInput, QWidget):
             p.fillRect(labels, style.PANEL)
             for row in range(row0, row1 + 1):
                 t = self._tracks[row]
-                self._lanes.paint_label(p, t, row, QRectF(0, top + row * lh - voff, tl_left - 1, lh),
-                                        t.id in self._selected)
+                cell = QRectF(0, top + row * lh - voff, tl_left - 1, lh)
+                if is_group_lane(t):
+                    paint_header_label(p, t, cell, self._row_selected(t), SELECTED_LABEL)
+                elif t.group:  # a member under its open header: indented
+                    p.fillRect(QRectF(0, cell.top(), INDENT, lh), style.PANEL)
+                    self._lanes.paint_label(p, t, row, cell.adjusted(INDENT, 0, 0, 0), t.id in self._selected)
+                else:
+                    self._lanes.paint_label(p, t, row, cell, t.id in self._selected)
             p.setPen(style.GRID)
             p.drawLine(tl_left - 1, top, tl_left - 1, top + lanes_h)
         if not content.isEmpty():
@@ -464,7 +531,7 @@ class TimelineWidget(TimelineInput, QWidget):
             for row in range(row0, row1 + 1):
                 t = self._tracks[row]
                 y = top + row * lh - voff
-                sel = t.id in self._selected
+                sel = self._row_selected(t)
                 lane = QRectF(tl_left, y, view_w, lh)
                 p.fillRect(lane, LANE_BG[row & 1])
                 if sel:
