@@ -551,6 +551,13 @@ def build_parser() -> argparse.ArgumentParser:
                                "2 input folder not found; 4 output folder not usable")
     add_batch_args(sb)
     sb.set_defaults(func=cmd_batch)
+
+    from app.service.server import add_serve_args, cmd_serve
+
+    sr = sub.add_parser("serve", help="the REST service: POST a video or photo, get it back redacted with its report",
+                        epilog="needs the service extra: pip install 'obscura[service]'")
+    add_serve_args(sr)
+    sr.set_defaults(func=cmd_serve)
     return p
 
 
