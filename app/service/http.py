@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.errors import ObscuraError
@@ -154,9 +155,14 @@ def create_app(store: JobStore, token: str | None = None, max_upload_mb: float =
     async def _invalid(_request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException):
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched
+            methods = {m for r in app.router.routes if getattr(r, "path_regex", None) is not None
+                       and r.path_regex.match(request.url.path) for m in (getattr(r, "methods", None) or ())}
+            headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     def job_or_404(job_id: str):
         job = store.get(job_id)
@@ -170,7 +176,8 @@ def create_app(store: JobStore, token: str | None = None, max_upload_mb: float =
 
     @app.post("/v1/jobs", status_code=202, response_model=JobCreated, tags=["jobs"],
               dependencies=[Depends(_declare_auth)],
-              responses={**ERRORS, 413: {"model": Error, "description": "the upload is over --max-upload-mb"}},
+              responses={**ERRORS, 400: {"model": Error, "description": "a malformed multipart body"},
+                         413: {"model": Error, "description": "the upload is over --max-upload-mb"}},
               summary="submit a video or photo")
     def create_job(file: Annotated[UploadFile, File(description="a video (.mp4 .m4v .mov .mkv .avi) or photo "
                                                                 "(.jpg .jpeg .png)")],
