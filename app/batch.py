@@ -44,7 +44,7 @@ MAX_ATTEMPTS = 2  # a failed file is retried once
 # options of `obscura process` that batch does not pass on (batch sets them per file itself)
 _PER_FILE = frozenset({"func", "command", "input", "output", "project", "quiet", "no_report"})
 # batch's own options, not `process` options
-_BATCH_ONLY = frozenset({"in_dir", "out_dir", "jobs", "shard", "shards"})
+_BATCH_ONLY = frozenset({"in_dir", "out_dir", "jobs", "shard", "shards", "engine", "address"})
 
 
 @dataclass
@@ -76,8 +76,15 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("in_dir", metavar="IN_DIR", help="folder of videos (.mp4 .m4v .mov .mkv .avi) and photos "
                                                    "(.jpg .png); sub-folders are included; never written to")
     p.add_argument("out_dir", metavar="OUT_DIR", help="where outputs, reports and summary.csv go (made if needed)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="files processed at once, each in its own process with its own detector (default 1)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="files processed at once, each in its own process with its own detector (default 1; "
+                        "with --engine ray: the cluster's CPUs)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
+                        "(pip install 'obscura[ray]'; IN_DIR and OUT_DIR on storage every node sees)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="--engine ray: the cluster (ray://HOST:10001, HOST:6379 or auto; default "
+                        "RAY_ADDRESS, else a Ray started on this machine for the run)")
     p.add_argument("--shard", type=int, default=0, metavar="K", help="process only shard K (0-based) of --shards")
     p.add_argument("--shards", type=int, default=1, metavar="N",
                    help="split the files into N shards by a stable hash of their path (default 1)")
@@ -101,8 +108,10 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
 def cmd_batch(args) -> int:
     t0 = time.perf_counter()
     in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise ObscuraError("--jobs must be 1 or more")
+    if args.address and args.engine != "ray":
+        raise ObscuraError("--address needs --engine ray")
     if args.shards < 1 or not 0 <= args.shard < args.shards:
         raise ObscuraError(f"--shard must be 0..{max(args.shards, 1) - 1} and --shards 1 or more")
     if args.leak_stride < 1 or args.leak_max_events < 0:
@@ -119,7 +128,9 @@ def cmd_batch(args) -> int:
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     say(f"batch: {len(files)} file(s) in {in_dir}" + (f" (shard {args.shard} of {args.shards})"
                                                        if args.shards > 1 else ""))
-    results = run_batch(in_dir, out_dir, files, options, jobs=args.jobs, summary_path=summary_path, say=say)
+    jobs = args.jobs if args.jobs is not None or args.engine == "ray" else 1
+    results = run_batch(in_dir, out_dir, files, options, jobs=jobs, summary_path=summary_path, say=say,
+                        engine=args.engine, address=args.address)
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
     line = (f"batch: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped of {len(results)} "
             f"in {time.perf_counter() - t0:.1f} s; summary in {summary_path}")
@@ -295,8 +306,11 @@ def _worker_init() -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, jobs: int = 1,
-              summary_path: Path | None = None, say=print) -> list[FileResult]:
+def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, jobs: int | None = 1,
+              summary_path: Path | None = None, say=print, engine: str = "local",
+              address: str | None = None) -> list[FileResult]:
+    """``engine``: "local" (this process, or ``jobs`` spawned workers) or "ray" (app.batch_ray;
+    ``jobs`` None: as many at once as the cluster has CPUs)."""
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     for rel in files:
@@ -358,7 +372,12 @@ def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, j
         return False
 
     write_summary()
-    if todo:
+    if todo and engine == "ray":
+        from app.batch_ray import run_ray
+
+        run_ray(in_dir, out_dir, todo, options, jobs, finish, address=address, say=say)
+    elif todo:
+        jobs = jobs or 1
         if jobs == 1 or len(todo) == 1:
             _run_here(in_dir, out_dir, todo, options, finish)
         else:
