@@ -95,6 +95,15 @@ def test_auth_limits_and_bad_input_get_one_line(tmp_path):
             r = _post(c, big)
             assert r.status_code == 413 and r.json() == {"detail": "the upload is larger than the limit of 1 MB"}
 
+            def chunked():  # no Content-Length: cut off once the body passes the limit
+                yield b'--b0\r\nContent-Disposition: form-data; name="file"; filename="x.mp4"\r\n\r\n'
+                for _ in range(40):
+                    yield b"\0" * 65536
+                yield b"\r\n--b0--\r\n"
+
+            r = c.post("/v1/jobs", content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=b0"})
+            assert r.status_code == 413 and "1 MB" in r.json()["detail"], r.text
+
             text = tmp_path / "notes.mp4"
             text.write_text("not a video at all\n" * 50)
             r = _post(c, text)

@@ -86,19 +86,25 @@ class _Guard:
             length = -1
         if length > self.max_body:
             return await _send_error(send, 413, self.too_large())
-        seen, started = 0, False
+        seen, started, over = 0, False, False
 
-        async def counted():
-            nonlocal seen
+        async def counted():  # a chunked upload (no Content-Length) is cut off at the limit
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
+                    over = True
                     raise _BodyTooLarge
             return message
 
         async def tracked(message):
             nonlocal started
+            if over:  # the app's answer to the cut-off body (FastAPI: 400) becomes the 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_error(send, 413, self.too_large())
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
