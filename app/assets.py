@@ -28,6 +28,10 @@ class AssetError(ObscuraError):
     exit_code = 6
 
 
+class ModelError(AssetError):
+    """A model is missing, tampered with, or cannot be loaded; the message says how to fix it."""
+
+
 def data_dir() -> Path:
     """The user data folder (cached models and assets)."""
     env = os.environ.get("OBSCURA_DATA")

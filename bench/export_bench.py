@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.base.progress import run  # noqa: E402
 from app.core.project import Keyframe, Project, Track  # noqa: E402
 from app.core.shapes import Shape  # noqa: E402
 from app.core.style import RedactionMethod, RedactionStyle  # noqa: E402
@@ -33,7 +34,6 @@ from app.media.frames import plane_image  # noqa: E402
 from app.media.reader import VideoReader  # noqa: E402
 from app.media.writer import EncodeSettings  # noqa: E402
 from app.pipelines.export import export  # noqa: E402
-from app.pipelines.progress import run  # noqa: E402
 from app.redaction.compose import redact  # noqa: E402
 
 

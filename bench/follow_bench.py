@@ -54,9 +54,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.assets import data_dir  # noqa: E402
+from app.base.progress import run  # noqa: E402
 from app.media.probe import probe  # noqa: E402
 from app.media.reader import VideoReader  # noqa: E402
-from app.pipelines.progress import run  # noqa: E402
 from app.tracking.follow import FollowParams, available_trackers, follow  # noqa: E402
 from tests.media_factory import blob_texture  # noqa: E402
 

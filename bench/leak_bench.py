@@ -162,11 +162,11 @@ def _checked_frames(report) -> list[int]:
 
 
 def bench_clip(entry: dict, folder: Path, args, detector) -> dict:
+    from app.base.progress import run
     from app.media.writer import EncodeSettings
-    from app.pipelines.analyze import analyze
+    from app.pipelines.analyze import analyze, apply_tracks
     from app.pipelines.export import export
     from app.pipelines.leakcheck import DEFAULT_GATE, leak_check, leak_detector, seed_thresholds
-    from app.pipelines.progress import run
 
     clip = str(folder / entry["video"])
     truth = json.loads((folder / entry["truth"]).read_text())
@@ -181,7 +181,7 @@ def bench_clip(entry: dict, folder: Path, args, detector) -> dict:
 
     t0 = time.perf_counter()
     project = Project()
-    run(analyze(project, clip, detector))
+    apply_tracks(project, run(analyze(clip, detector)).built)
     res["analysis_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
     if os.path.exists(out):

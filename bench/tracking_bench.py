@@ -5,8 +5,8 @@
 
 The clips come from ``bench/make_tracking_clips.py`` (made on first use, or again with ``--make``).
 Each clip is analysed twice with the same detections (detection runs once per clip; a caching
-wrapper hands the second run the first run's results): (a) with tracking, ``analyze(project, clip,
-detector)``, and (b) per-frame detection without tracking, where every detection is its own one-frame
+wrapper hands the second run the first run's results): (a) with tracking, ``analyze(clip, detector)``
+(its tracks applied to a project), and (b) per-frame detection without tracking, where every detection is its own one-frame
 track (``analyze(..., tracking=False)`` when the pipeline has it, else the same thing built here).
 
 Metrics, from the masks the project would draw (``Project.masks_at`` + ``build_mask``, alpha > 0.5):
@@ -345,16 +345,16 @@ def _per_frame_baseline(project: Project, clip: str, detector, batch: int = 4) -
 
 def run_mode(clip: str, detector: CachingDetector, tracking: bool, total_detect_s: float | None = None):
     """Analyse ``clip``; return (project, seconds) where seconds counts the real detection time once."""
-    from app.pipelines.analyze import analyze
-    from app.pipelines.progress import run
+    from app.base.progress import run
+    from app.pipelines.analyze import analyze, apply_tracks
 
     project = Project()
     call0, det0 = detector.call_s, detector.detect_s
     t0 = time.perf_counter()
     if tracking:
-        run(analyze(project, clip, detector))
+        apply_tracks(project, run(analyze(clip, detector)).built)
     elif has_tracking_switch():
-        run(analyze(project, clip, detector, tracking=False))
+        apply_tracks(project, run(analyze(clip, detector, tracking=False)).built)
     else:
         _per_frame_baseline(project, clip, detector)
     wall = time.perf_counter() - t0

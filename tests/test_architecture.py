@@ -48,3 +48,16 @@ def test_headless_packages_import_without_loading_qt():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=APP.parent, timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout
     assert int(r.stdout.strip()) >= 10  # it really imported the package tree
+
+
+def test_import_linter_contracts_hold():
+    """The layers in pyproject.toml ([tool.importlinter]): adapters (CLI, editor, batch) over the jobs,
+    the jobs over the pipelines, down to core and the base modules; Qt only in app/ui; no import
+    cycles between the modules of a package. Checked by import-linter itself, on the real tree."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    cmd = [str(lint)] if lint.exists() else [sys.executable, "-m", "importlinter.cli"]
+    r = subprocess.run([*cmd, "--no-cache"], capture_output=True, text=True, cwd=APP.parent, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "3 kept, 0 broken" in out, out
+

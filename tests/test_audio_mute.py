@@ -14,13 +14,13 @@ import av
 import numpy as np
 import pytest
 
+from app.base.progress import run
 from app.core.audio import AudioMute
 from app.core.project import Project
 from app.errors import OutputError
 from app.media.probe import probe
 from app.media.writer import AudioEdit, EncodeSettings, MuteSpan, _AudioEditor
 from app.pipelines.export import audio_edit, export, frame_time
-from app.pipelines.progress import run
 from tests.media_factory import audio_payloads
 
 FAST = EncodeSettings(preset="ultrafast")
@@ -193,27 +193,3 @@ def test_editor_is_sample_exact_and_the_tone_is_phase_continuous():
     want = (0.1 * np.sin(2 * np.pi * 1000 * k / RATE)).astype(np.float32)
     assert np.allclose(x[4000 - 500 : 7000 - 500], want, atol=1e-6)
     assert np.all(x[7000 - 500 :] == 0.5)
-
-
-def test_range_project_shows_in_output_frame_i_what_input_frame_first_plus_i_showed():
-    from app.core.project import Keyframe, Track
-    from app.core.shapes import Shape
-    from app.pipelines.export import range_project
-
-    def box(x):
-        return Shape.rect(x, 10, x + 40, 50)
-
-    track = Track("face-0001", "face", [Keyframe(0, box(0)), Keyframe(40, box(80)), Keyframe(50, box(80), visible=False),
-                                        Keyframe(70, box(200)), Keyframe(90, box(240))])
-    project = Project(tracks=[track])
-    project.audio_mutes = [AudioMute("m", 0, 5)]
-    for first, last in ((0, 99), (10, 60), (45, 80), (55, 65), (20, 20)):
-        shifted = range_project(project, first, last)
-        assert shifted.audio_mutes == []
-        for i in range(last - first + 1):
-            want, got = track.shape_at(first + i), (shifted.tracks[0].shape_at(i) if shifted.tracks else None)
-            assert (want is None) == (got is None), (first, last, i)
-            if want is not None:
-                assert np.allclose(want.bbox, got.bbox), (first, last, i)
-        if shifted.tracks:
-            assert shifted.tracks[0].last_frame <= last - first

@@ -31,8 +31,8 @@ from fractions import Fraction
 
 import pytest
 
+from app.base.atomic import HOST_TAG, clean_stale_temps, make_temp
 from app.core.project import MediaRef
-from app.media.output import HOST_TAG, clean_stale_temps, make_temp
 from app.project_io import load_project, project_to_dict, save_project
 from tests.crash_child import Child, big_project, cycles, make_rng, sha256, write_face_clip
 from tests.media_factory import ClipSpec, decoded_frame_count, make_project, write_clip
@@ -355,9 +355,9 @@ def test_a_new_export_removes_the_old_report_before_it_replaces_the_output(tmp_p
     """The audit report beside an output describes that file: when a new export replaces the file,
     the old report goes first (so a kill before the new report is written leaves no report, never a
     wrong one), and an export without a report leaves none."""
+    from app.base.progress import run
     from app.errors import ObscuraError
     from app.pipelines.export import export
-    from app.pipelines.progress import run
     from app.pipelines.report import report_paths
 
     clip_sha = sha256(export_clip)

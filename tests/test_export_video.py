@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from app.assets import asset
+from app.base.progress import CancelToken, run
 from app.core import Keyframe, KeyframeSource, Project, RedactionStyle, Shape, Track
 from app.errors import CorruptMedia, NotAMediaFile, ObscuraError, OutputError
 from app.media import writer as writer_mod
 from app.media.probe import probe
 from app.pipelines.export import export
-from app.pipelines.progress import CancelToken, run
 from app.redaction.masks import build_mask
 from tests.media_factory import (
     ClipSpec,

@@ -15,15 +15,17 @@ import cv2
 import numpy as np
 import pytest
 
+from app.base.progress import CancelToken, run
 from app.core.project import Project
 from app.detection.detections import CLASS_IDS, Detections
+from app.jobs.analysis import analysis_job, apply_analysis
+from app.media.facts import open_media
 from app.media.probe import probe
-from app.pipelines.analyze import analyze
-from app.pipelines.progress import CancelToken, run
 from app.redaction.masks import build_mask
 from app.tracking.build_tracks import BuiltTrack
 from app.tracking.extend import ExtendParams, extend_tracks, find_ends
 from app.tracking.follow import FollowParams, follow
+from tests.analysis_helpers import analyse_into
 
 W, H = 640, 360
 CUT = 30  # the first frame of the second shot
@@ -77,8 +79,8 @@ class Filtered:
         self.detector = detector
         self.cache: dict[int, Detections] = {}
 
-    def seed_scores(self):
-        return self.detector.seed_scores()
+    def __getattr__(self, name):  # describe(), device, config ...: the real detector's
+        return getattr(self.detector, name)
 
     def detect(self, frames, frame_indices, low=False):
         for fr, f in zip(frames, frame_indices, strict=True):
@@ -115,9 +117,9 @@ def covered(project: Project, frame: int, box) -> float:
 def analysed(cut_clip, detector):
     path, truth = cut_clip
     plain, extended = Project(), Project()
-    r0 = run(analyze(plain, path, detector, extend=False))
+    r0 = analyse_into(plain, path, detector, extend=False)
     events = []
-    r1 = run(analyze(extended, path, detector), events.append)
+    r1 = analyse_into(extended, path, detector, on_progress=events.append)
     return plain, extended, r0, r1, events
 
 
@@ -156,13 +158,14 @@ def test_cancelling_the_extension_leaves_the_project_unchanged(cut_clip, detecto
     _plain, extended, *_ = analysed
     before = [(t.id, t.keyframes) for t in extended.tracks]
     cancel = CancelToken()
-    gen = analyze(extended, path, detector, cancel=cancel)
+    gen = analysis_job(open_media(path), detector, cancel=cancel)
     for p in gen:
         if p.stage == "extend":
             cancel.cancel()
             break
     res = run(gen)
-    assert res.cancelled
+    assert res.cancelled and not res.built
+    apply_analysis(extended, res)
     assert [(t.id, t.keyframes) for t in extended.tracks] == before
 
 

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from app.base.progress import CancelToken, Progress, run
 from app.media.probe import probe
-from app.pipelines.progress import CancelToken, Progress, run
 from app.tracking.follow import FollowParams, FollowResult, available_trackers, follow
 from tests.media_factory import blob_texture
 

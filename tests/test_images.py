@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from app.base.progress import run
 from app.core import Keyframe, Project, RedactionStyle, Shape, Track
 from app.errors import CorruptMedia, InputNotFound, NotAMediaFile, OutputError
 from app.media.images import read_image
 from app.pipelines.export import export
-from app.pipelines.progress import run
 from app.redaction.masks import build_mask
 from tests.media_factory import psnr, redaction_scores, textured_frame, write_random_bytes
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.base.progress import CancelToken, run
 from app.core.project import MediaRef, Project
 from app.detection.detections import box_iou
 from app.detection.detector import DetectorConfig
@@ -31,7 +32,6 @@ from app.pipelines.leakcheck import (
     leak_check,
     leak_config,
 )
-from app.pipelines.progress import CancelToken, run
 from app.project_io import save_project
 
 REPO = Path(__file__).resolve().parents[1]

@@ -279,10 +279,10 @@ def test_a_full_run_leaves_no_image_data_at_rest(sandbox, qtbot):
          "--device", "cpu", ok=(0, 8))
     _cli(env, "process", str(photo), "-o", str(out / "photo_redacted.jpg"), "--device", "cpu")
     # an internal error's crash log, with a frame and a footage path in the exception
-    code = ("import numpy as np\nfrom app.cli import _log_internal_error\n"
+    code = ("import numpy as np\nfrom app.base.logs import log_internal_error\n"
             "frame = np.full((540, 304, 3), 77, np.uint8)\n"
             "try:\n    raise ValueError(f'cannot blur {frame!r} from ' + __import__('sys').argv[1])\n"
-            "except ValueError as e:\n    print(_log_internal_error(e))\n")
+            "except ValueError as e:\n    print(log_internal_error(e))\n")
     log = subprocess.run([sys.executable, "-c", code, str(clip)], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, **env}, timeout=60)
     log_path = Path(log.stdout.strip())
@@ -393,7 +393,7 @@ def test_project_cache_lifecycle(sandbox, qtbot, monkeypatch):
 
 
 def test_crash_log_holds_no_frames_and_no_footage_paths(sandbox):
-    from app.cli import _log_internal_error
+    from app.base.logs import log_internal_error
 
     root, _env = sandbox
     frame = np.arange(64 * 48 * 3, dtype=np.uint8).reshape(48, 64, 3)
@@ -405,7 +405,7 @@ def test_crash_log_holds_no_frames_and_no_footage_paths(sandbox):
             raise ValueError(f"blur failed on {frame!r} of {footage}; raw {frame.tobytes()[:400]!r}; "
                              f"values {frame[0].tolist()}") from inner
     except ValueError as e:
-        path = Path(_log_internal_error(e))
+        path = Path(log_internal_error(e))
     text = path.read_text()
     assert path.parent == root / "data" / "logs"
     assert "Traceback" in text and "ValueError: blur failed on array([...])" in text

@@ -185,8 +185,8 @@ def test_validate_report_rejects_broken_reports(exported, monkeypatch):
 
 def test_build_and_write_report_functions(tmp_path):
     """The API the editor calls from its worker: a photo in, a photo out."""
+    from app.base.progress import run
     from app.pipelines.export import export
-    from app.pipelines.progress import run
 
     frame, truth = next((f, t) for i, f, t in render_frames() if i == 30)
     frame = cv2.resize(frame, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)

@@ -242,26 +242,25 @@ def face_crop():
 
 
 def test_cancel_mid_run_leaves_the_project_unchanged(tmp_path, detector, face_crop):
-    from app.pipelines.analyze import analyze
-    from app.pipelines.progress import CancelToken
+    from app.base.progress import CancelToken, run
+    from app.jobs.analysis import analysis_job, apply_analysis
+    from app.media.facts import open_media
+    from tests.analysis_helpers import analyse_into, progress_only
 
     clip = str(tmp_path / "c.mp4")
     _write_clip(clip, 120, moving_face=face_crop)
     project = Project()
-    gen = analyze(project, clip, detector, stride=2)
-    assert project.tracks == []
     # a first full run, then a cancelled re-run on the same project
-    from app.pipelines.progress import run
-
-    run(gen)
+    analyse_into(project, clip, detector, stride=2)
     before = [(t.id, t.keyframes) for t in project.tracks]
     assert before
     cancel = CancelToken()
-    gen = analyze(project, clip, detector, cancel=cancel)
-    next(gen)
+    gen = analysis_job(open_media(clip), detector, cancel=cancel)
+    next(progress_only(gen))
     cancel.cancel()
     res = run(gen)
     assert res.cancelled
+    apply_analysis(project, res)
     assert [(t.id, t.keyframes) for t in project.tracks] == before
 
 
@@ -278,7 +277,7 @@ def test_memory_stays_flat_over_a_long_clip(tmp_path, detector):
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     samples = []
-    gen = analyze(Project(), clip, detector, stride=10)
+    gen = analyze(clip, detector, stride=10)
     for p in gen:
         if p.total and p.done:
             samples.append((p.done, rss_mb()))

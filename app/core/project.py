@@ -131,6 +131,20 @@ class Project:
             style = DEFAULT_STYLES.get(track.cls, _FALLBACK_STYLE)
         return style
 
+    def override_styles(self, changes: dict, classes=None) -> None:
+        """Change some style fields (``method``, ``strength``, ``margin``, ``feather``, ``color``) of
+        the class styles in ``classes`` (default: every class in the project) and of the tracks of
+        those classes that have a style of their own. ValueError names a bad value."""
+        if not changes:
+            return
+        wanted = set(classes) if classes is not None else set(self.styles) | {t.cls for t in self.tracks}
+        for cls in wanted:
+            base = self.styles.get(cls) or DEFAULT_STYLES.get(cls, _FALLBACK_STYLE)
+            self.styles[cls] = base.replace(**changes)
+        for t in self.tracks:
+            if t.style is not None and t.cls in wanted:
+                t.style = t.style.replace(**changes)
+
     # --- evaluation ---------------------------------------------------------------------------
 
     def masks_at(self, frame: int) -> list[tuple[Track, Shape, RedactionStyle]]:

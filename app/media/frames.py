@@ -101,21 +101,21 @@ def _ratio(full: int, part: int) -> int:
 # look at the upright picture, the way the operator sees it and the way they were trained.
 
 
-def _quarter_turns(rotation: int) -> int:
+def quarter_turns(rotation: int) -> int:
     return int(round((rotation or 0) / 90.0)) % 4
 
 
 def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     """``image`` (a coded frame, rows first) as it is shown: turned ``rotation`` degrees
     counter-clockwise, in quarter turns."""
-    k = _quarter_turns(rotation)
+    k = quarter_turns(rotation)
     return np.ascontiguousarray(np.rot90(image, k)) if k else image
 
 
 def points_to_coded(points: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
     """Points (..., 2) on the upright picture of a ``width`` x ``height`` coded frame, in the coded
     frame's pixels (continuous coordinates: pixel edges map to pixel edges)."""
-    k = _quarter_turns(rotation)
+    k = quarter_turns(rotation)
     p = np.asarray(points, dtype=np.float32)
     if not k:
         return p
@@ -132,7 +132,7 @@ def points_to_coded(points: np.ndarray, rotation: int, width: int, height: int) 
 def points_to_upright(points: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
     """The inverse of :func:`points_to_coded`: points of a ``width`` x ``height`` coded frame, on
     its upright picture."""
-    k = _quarter_turns(rotation)
+    k = quarter_turns(rotation)
     p = np.asarray(points, dtype=np.float32)
     if not k:
         return p
@@ -165,7 +165,7 @@ class Orientation:
 
     @property
     def turns(self) -> int:
-        return _quarter_turns(self.rotation)
+        return quarter_turns(self.rotation)
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -202,33 +202,8 @@ class Orientation:
 def boxes_to_coded(xyxy: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
     """Boxes (N, 4) on the upright picture, as boxes in the coded frame's pixels."""
     b = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
-    if not _quarter_turns(rotation) or not len(b):
+    if not quarter_turns(rotation) or not len(b):
         return b
     a = points_to_coded(b[:, 0:2], rotation, width, height)
     c = points_to_coded(b[:, 2:4], rotation, width, height)
     return np.concatenate([np.minimum(a, c), np.maximum(a, c)], axis=1)
-
-
-class UprightDetector:
-    """A detector that looks at the upright picture (the display rotation applied) and answers in
-    the coded frame's pixels, where tracks and masks live. Everything else passes through."""
-
-    def __init__(self, detector, rotation: int):
-        self.detector = detector
-        self.rotation = rotation
-
-    def detect(self, frames: list[np.ndarray], frame_indices=None, low: bool = False):
-        if not frames or not _quarter_turns(self.rotation):
-            return self.detector.detect(frames, frame_indices, low=low)
-        h, w = frames[0].shape[:2]
-        found = self.detector.detect([upright(f, self.rotation) for f in frames], frame_indices, low=low)
-        if not len(found):
-            return found
-        from dataclasses import replace
-
-        lms = found.landmarks
-        return replace(found, xyxy=boxes_to_coded(found.xyxy, self.rotation, w, h),
-                       landmarks=None if lms is None else points_to_coded(lms, self.rotation, w, h))
-
-    def __getattr__(self, name: str):
-        return getattr(self.detector, name)

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from app.assets import asset
+from app.base.atomic import atomic_output
 from app.core.project import Keyframe, KeyframeSource, Project, Track
 from app.core.shapes import Shape
-from app.media.output import atomic_output
 
 WIDTH, HEIGHT = 1280, 720
 FPS = Fraction(30000, 1001)

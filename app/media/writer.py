@@ -22,8 +22,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from app.base.atomic import describe_os_error
 from app.errors import OutputError, UnsupportedMedia
-from app.media.output import describe_os_error
 from app.media.probe import VideoInfo
 
 CODECS = {"h264": "libx264", "ffv1": "ffv1"}

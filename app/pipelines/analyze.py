@@ -1,4 +1,4 @@
-"""Analysis: decode, detect, track, and put the tracks into the project.
+"""Analysis: decode, detect and track; the tracks go into a project in a separate step.
 
 A generator that yields ``Progress`` and returns an ``AnalyzeResult``.
 
@@ -9,14 +9,13 @@ A generator that yields ``Progress`` and returns an ``AnalyzeResult``.
 * Tracking runs forward while decoding, then backward over the stored detections (no decoding),
   and ``build_tracks`` makes the result redaction-safe (no dropped detection, back-fill, gap
   fill, hold, lag-free smoothing, scene cuts) and sparse (keyframes within a pixel tolerance).
-* Cancelling leaves the project exactly as it was.
-* Re-running replaces only untouched auto tracks: any track with an operator's keyframe, or that
-  the operator disabled or reviewed, is kept as it is.
+* It changes no project: :func:`apply_tracks` puts its tracks into one. Re-running replaces only
+  untouched auto tracks there: any track with an operator's keyframe, or that the operator
+  disabled or reviewed, is kept as it is.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -24,15 +23,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from app.base.progress import CancelToken, Progress, RateMeter
 from app.core.edits import ReviewRules, initial_review, is_untouched_auto
-from app.core.project import Keyframe, KeyframeSource, MediaRef, Project, Track
+from app.core.project import Keyframe, KeyframeSource, Project, Track
 from app.core.shapes import Shape
 from app.detection.detections import CLASS_NAMES, Detections
-from app.media.frames import UprightDetector
+from app.detection.upright import UprightDetector
+from app.media.facts import MediaFacts, open_media
 from app.media.images import read_image
-from app.media.probe import is_image_path, probe, require_complete
+from app.media.probe import require_complete
 from app.media.reader import VideoReader
-from app.pipelines.progress import CancelToken, Progress, RateMeter
 from app.tracking.build_tracks import (
     BuildParams,
     BuiltTrack,
@@ -75,7 +75,7 @@ class AnalyzeResult:
     cancelled: bool = False
     by_class: dict = field(default_factory=dict)
     raw: Detections | None = None  # every detection of the run (for benchmarks and the review queue)
-    built: list = field(default_factory=list)  # the tracks that were put into the project
+    built: list = field(default_factory=list)  # the tracks found (BuiltTrack); see apply_tracks
     extension: ExtendStats | None = None  # the visual extension of track ends (None: not run)
 
 
@@ -95,17 +95,8 @@ class _Store:
         return Detections.merge(self._parts)
 
 
-def media_ref(path: str) -> MediaRef:
-    if is_image_path(path):
-        img = read_image(path)
-        return MediaRef(os.path.abspath(path), img.shape[1], img.shape[0], Fraction(1), 1)
-    info = probe(path)
-    return MediaRef(os.path.abspath(path), info.width, info.height, info.fps, info.frame_count)
-
-
 def analyze(
-    project: Project,
-    path: str,
+    media: MediaFacts | str,
     detector,
     cancel: CancelToken | None = None,
     batch: int = 4,
@@ -118,7 +109,9 @@ def analyze(
     extend_params: ExtendParams | None = None,
     refuse_damaged: bool = False,
 ) -> Generator[Progress, None, AnalyzeResult]:
-    """Detect and track faces and plates in ``path``; add the tracks to ``project``.
+    """Detect and track faces and plates in ``media`` (its facts from one probe, or a path to probe);
+    return the tracks in ``AnalyzeResult.built``. No project is read or changed: putting the tracks
+    into one is :func:`apply_tracks`, a separate step.
 
     With ``extend`` (and tracking), each track is then followed visually past the ends of its
     spans (``app.tracking.extend``, up to ``EXTEND_S``; progress stage "extend").
@@ -129,15 +122,17 @@ def analyze(
     ``refuse_damaged``: raise CorruptMedia before detecting anything when the video is truncated
     or damaged (``process`` and ``batch``, whose export would refuse it after the whole analysis).
     """
+    if isinstance(media, str):
+        media = open_media(media)
+    path = media.path
     cancel = cancel or CancelToken()
     stride = max(1, int(stride))
     t0 = time.perf_counter()
     result = AnalyzeResult()
-    media = project.media or media_ref(path)
     store = _Store()
     seeds = detector.seed_scores()
     cuts: list[int] = []
-    if is_image_path(path):
+    if media.is_image:
         det = detector.detect([read_image(path)], [0], low=False)
         store.add(det, [0])
         result.frames = result.detected_frames = 1
@@ -145,7 +140,7 @@ def analyze(
         tracking = False
         fps = Fraction(1)
     else:
-        info = probe(path)
+        info = media.info
         if refuse_damaged:
             require_complete(info)
         fps = info.fps
@@ -212,9 +207,6 @@ def analyze(
                 return result
     else:
         built = [_single(dets, i) for i in range(len(dets))]
-    if project.media is None:
-        project.media = media
-    apply_tracks(project, built)
     result.built = built
     result.tracks = len(built)
     for b in built:

@@ -17,15 +17,15 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from app.base.atomic import atomic_output
+from app.base.progress import CancelToken, Progress, RateMeter
 from app.core.project import Project
 from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
 from app.media.images import read_image, write_image
-from app.media.output import atomic_output
 from app.media.probe import VideoInfo, is_image_path, probe, require_complete
 from app.media.reader import AudioPacket, VideoReader
 from app.media.writer import AudioEdit, EncodeSettings, MuteSpan, VideoWriter
-from app.pipelines.progress import CancelToken, Progress, RateMeter
 from app.redaction.compose import redact, redact_bgr
 
 
@@ -57,17 +57,19 @@ def export(
     settings: EncodeSettings | None = None,
     cancel: CancelToken | None = None,
     frame_range: tuple[int, int] | None = None,
+    info: VideoInfo | None = None,
 ) -> Generator[Progress, None, ExportResult]:
     """Redact ``input_path`` with ``project``'s tracks into ``output_path``.
 
-    ``frame_range``: (first, last) input frames, inclusive, to export instead of the whole video."""
+    ``frame_range``: (first, last) input frames, inclusive, to export instead of the whole video.
+    ``info``: the input's probe when the caller has it (one packet scan per run), else it probes."""
     cancel = cancel or CancelToken()
     settings = settings or EncodeSettings()
     if is_image_path(input_path) or is_image_path(output_path):
         return (yield from _export_image(project, input_path, output_path))
     settings.validate()
     t0 = time.perf_counter()
-    info = probe(input_path)
+    info = info if info is not None else probe(input_path)
     require_complete(info)
     first, last = check_frame_range(frame_range, info.frame_count)
     whole = (first, last) == (0, info.frame_count - 1)
@@ -184,33 +186,6 @@ def audio_edit(project: Project, info: VideoInfo, frame_range: tuple[int, int] |
     hi = frame_time(info, last + 1) if last < n - 1 else None
     shift = (info.pts[first] - info.pts[0]) * info.time_base
     return AudioEdit(tuple(mutes), (lo, hi), shift)
-
-
-def range_project(project: Project, first: int, last: int) -> Project:
-    """A copy of ``project`` re-timed for an export of frames ``first..last``: output frame ``i``
-    shows what input frame ``first + i`` showed (keyframes at the range's ends pin the shapes there),
-    for checking a range export against its masks (the leak check)."""
-    from app.core.edits import clone
-    from app.core.track import Keyframe
-
-    out = project.copy()
-    tracks = []
-    for t in out.tracks:
-        kfs = [Keyframe(k.frame - first, k.shape, k.source, k.visible, k.score)
-               for k in t.keyframes if first <= k.frame <= last]
-        have = {k.frame for k in kfs}
-        source = t.keyframes[0].source if t.keyframes else None
-        for f in (first, last):
-            shape = t.shape_at(f)
-            if shape is not None and f - first not in have:
-                kfs.append(Keyframe(f - first, shape, source))
-                have.add(f - first)
-        kfs.sort(key=lambda k: k.frame)
-        if kfs:
-            tracks.append(clone(t, keyframes=kfs))
-    out.tracks = tracks
-    out.audio_mutes = []
-    return out
 
 
 def _starts_after(packet, when: Fraction) -> bool:

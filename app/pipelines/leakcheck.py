@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.base.progress import CancelToken, Progress, RateMeter
 from app.core.project import Project
 from app.core.timebase import timecode
 from app.detection.detections import CLASS_NAMES, Detections, box_iou
-from app.pipelines.progress import CancelToken, Progress, RateMeter
 
 if TYPE_CHECKING:  # the detector pulls in ONNX Runtime: imported where it is used
     from app.detection.detector import Detector, DetectorConfig
@@ -453,7 +453,7 @@ def leak_check(
         det, scale, thresholds = detector or leak_detector(config, w, h)
         report.thresholds, report.device = thresholds, det.device.describe()
         if info.rotation:  # look at the output as a viewer sees it; the boxes come back in coded pixels
-            from app.media.frames import UprightDetector
+            from app.detection.upright import UprightDetector
 
             det = UprightDetector(det, info.rotation)
         report.frame_count, report.fps = info.frame_count, info.fps

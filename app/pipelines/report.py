@@ -68,20 +68,18 @@ def track_status(track: Track) -> str:
     return "rejected" if track.review == "rejected" else "redacted"
 
 
-def _media_facts(input_path: str):
-    """(facts, VideoInfo or None for a photo)."""
-    from app.media.probe import is_image_path
+def _media_facts(input_path: str, media=None):
+    """(facts, VideoInfo or None for a photo). ``media``: the run's MediaFacts (else the input is
+    looked at again)."""
+    if media is None:
+        from app.media.facts import open_media
 
-    if is_image_path(input_path):
-        from app.media.images import read_image
-
-        img = read_image(input_path)
-        return {"kind": "image", "width": int(img.shape[1]), "height": int(img.shape[0]),
+        media = open_media(input_path)
+    if media.is_image:
+        return {"kind": "image", "width": int(media.width), "height": int(media.height),
                 "frame_count": 1, "fps": None, "fps_float": None, "duration_s": 0.0,
                 "variable_frame_rate": False}, None
-    from app.media.probe import probe
-
-    info = probe(input_path)
+    info = media.info
     return {"kind": "video", "width": info.width, "height": info.height, "frame_count": info.frame_count,
             "fps": str(info.fps), "fps_float": round(float(info.fps), 4),
             "duration_s": round(float(info.duration), 4), "variable_frame_rate": bool(info.is_vfr),
@@ -227,17 +225,19 @@ def build_report(
     leak,
     leak_gate: float | None = None,
     leak_max_failing: int = 0,
+    media=None,
 ) -> dict:
     """The audit report of one export, as a dict of JSON types.
 
     ``export_result``: the export's :class:`~app.pipelines.export.ExportResult`; ``detector_config``:
     the analysis's settings (``detector_facts(detector)``, or ``dataclasses.asdict(DetectorConfig)``)
     or None when no analysis ran in this session (the project's tracks were made earlier);
-    ``leak``: the :class:`~app.pipelines.leakcheck.LeakReport` of the output, or None.
+    ``leak``: the :class:`~app.pipelines.leakcheck.LeakReport` of the output, or None;
+    ``media``: the input's :class:`~app.media.facts.MediaFacts` from the run's one probe.
     """
     from app.pipelines.leakcheck import DEFAULT_GATE
 
-    media, info = _media_facts(input_path)
+    media, info = _media_facts(input_path, media)
     fps = Fraction(media["fps"]) if media["fps"] else Fraction(1)
     frame_count = media["frame_count"]
     time_of = info.time_of if info is not None and info.frame_count else None
@@ -373,7 +373,7 @@ def report_paths(output_path: str) -> tuple[str, str]:
 
 def write_report(report: dict, output_path: str) -> tuple[str, str]:
     """Write ``<output>.report.json`` and ``<output>.report.html`` (each atomically). Returns both paths."""
-    from app.media.output import atomic_output
+    from app.base.atomic import atomic_output
 
     validate_report(report)
     json_path, html_path = report_paths(output_path)

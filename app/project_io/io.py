@@ -5,7 +5,7 @@ fsync'ed, and then renamed over the destination with :func:`os.replace`. A crash
 any other error leaves either the old file or the new one, never a torn mix. An error removes the
 temporary file at once; a ``kill -9`` or a power cut mid-save can leave it behind
 (``.NAME.PID-HOST.XXXXXXXX.tmp``), and the next save into that folder removes it once its writer is
-provably gone (:func:`app.media.output.clean_stale_temps`).
+provably gone (:func:`app.base.atomic.clean_stale_temps`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import json
 import os
 from typing import Any
 
+from app.base.atomic import clean_stale_temps, fsync_dir, make_temp
 from app.core.project import Project
 from app.errors import OutputError, ProjectError
-from app.media.output import clean_stale_temps, fsync_dir, make_temp
 from app.project_io.schema import project_from_dict, project_to_dict, read_project_bytes
 
 _ERRNO_TEXT = {

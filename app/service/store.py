@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from app.base.progress import CancelToken
 from app.errors import ObscuraError
-from app.pipelines.progress import CancelToken
 from app.service.options import JobOptions
 from app.service.runner import JobResult, run_job
 
@@ -215,7 +215,7 @@ class JobStore:
             except MemoryError:
                 job.status, job.error = "failed", "out of memory"
             except Exception as e:  # noqa: BLE001 - an internal bug: one line to the client, details in the log
-                from app.cli import format_for_log
+                from app.base.logs import format_for_log
 
                 log.error("job %s: internal error\n%s", job.id, format_for_log(e))
                 job.status, job.error = "failed", f"internal error ({type(e).__name__})"

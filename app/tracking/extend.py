@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from app.base.progress import CancelToken, Progress, RateMeter
 from app.core.keyframes import reduce_boxes
 from app.media.probe import VideoInfo
-from app.pipelines.progress import CancelToken, Progress, RateMeter
 from app.tracking.build_tracks import BuiltTrack
 from app.tracking.follow import FollowParams, follow
 

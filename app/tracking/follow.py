@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from app.base.progress import CancelToken, Progress, RateMeter
 from app.media.probe import VideoInfo
 from app.media.reader import VideoReader
-from app.pipelines.progress import CancelToken, Progress, RateMeter
 
 Box = tuple[float, float, float, float]
 

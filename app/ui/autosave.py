@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.assets import data_dir
+from app.base.atomic import HOST_TAG, clean_stale_temps, fsync_dir, lock_fd, make_temp, pid_alive
 from app.core.project import Project
-from app.media.output import HOST_TAG, clean_stale_temps, fsync_dir, lock_fd, make_temp, pid_alive
 from app.project_io import load_project, save_project
 
 try:

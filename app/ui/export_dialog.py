@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.base.atomic import same_file
 from app.errors import OutputError
-from app.media.output import same_file
 from app.media.probe import IMAGE_EXTENSIONS, is_image_path
 from app.media.writer import PRESETS, EncodeSettings, container_for
 

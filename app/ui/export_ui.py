@@ -5,24 +5,25 @@ only when the export succeeded (the pipeline writes a temporary file and renames
 so a cancel or an error leaves nothing behind). Tracks that still need review are named first.
 
 :meth:`ExportController.export_dialog` opens :class:`app.ui.export_dialog.ExportDialog` (format,
-audio, range, checks); :meth:`ExportController.start` runs an export with the chosen options. The
-status bar shows the progress (fps, time left) and a Cancel button; when the file is written, a
-"Show in folder" button opens its folder, and :meth:`ExportController._after_export` runs the
-steps that follow an export (the leak check, the audit report) in the same worker slot.
+audio, range, checks); :meth:`ExportController.start` runs the delivery job
+(:func:`app.jobs.delivery.delivery_job`: export, then the leak check and the audit report, as the
+CLI and batch run them) with the chosen options in one worker. The status bar shows the progress
+(fps, time left) and a Cancel button (it skips the leak check once the file is written); when the
+file is written, a "Show in folder" button opens its folder. What the report says about detection
+comes from the analysis that really ran on this video in this session (none: ``ran: false``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QObject, QThread, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
 
 from app.errors import ObscuraError
-from app.ui.export_dialog import ExportDialog, available
+from app.ui.export_dialog import ExportDialog
 from app.ui.export_dialog import default_output_path as _default_output_path
 from app.ui.workers import PipelineWorker
 
@@ -31,19 +32,9 @@ def default_output_path(media_path: str) -> str:
     return _default_output_path(media_path)
 
 
-@dataclass
-class AfterExport:
-    """What ran after an export: the leak check's report and the audit report's files (or None
-    when a step was off, unavailable or failed; ``notes`` says which and why)."""
-
-    leak: object = None
-    report_paths: tuple[str, str] | None = None
-    notes: tuple[str, ...] = ()
-
-
 class ExportController(QObject):
     leakCheckFinished = Signal(object)  # the LeakReport of the last export's output
-    afterExportFinished = Signal(object)  # AfterExport
+    afterExportFinished = Signal(object)  # the Delivery (leak check, report paths, notes)
 
     def __init__(self, win):
         super().__init__(win)
@@ -51,10 +42,10 @@ class ExportController(QObject):
         self.worker: PipelineWorker | None = None
         self.dialog: ExportDialog | None = None
         self.last_result = None
-        self.last_after: AfterExport | None = None
+        self.last_after = None  # the last export's Delivery, once its steps after the export are over
         self.last_output: str | None = None
-        self._busy = False
         self._job: dict = {}
+        self._busy = False  # from start() until the job's end has been handled here (not only the thread's)
         sb = win.statusBar()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -101,8 +92,9 @@ class ExportController(QObject):
 
         ``settings``: :class:`app.media.writer.EncodeSettings` (default: H.264 CRF 18, audio copied);
         ``frame_range``: (first, last) frames, None for the whole video; ``leak_check`` and
-        ``report``: the steps to run once the file is written (see :meth:`_after_export`)."""
-        from app.pipelines.export import export
+        ``report``: the steps to run once the file is written (the delivery job runs them)."""
+        from app.jobs.delivery import DeliveryOptions, LeakOptions, delivery_job, preflight
+        from app.media.facts import of_video
 
         if self.running():
             return False
@@ -111,6 +103,22 @@ class ExportController(QObject):
             os.path.exists(output) and os.path.samefile(output, src)
         ):
             self.win.error("the output cannot be the input video: choose another file name")
+            return False
+        media = of_video(self.doc.info)  # probed when the video was opened: no second packet scan
+        analysis = getattr(self.win, "analysis", None)
+        facts = analysis.detection_facts() if analysis is not None else None
+        # the leak check runs above the settings of the analysis that made these tracks (else the
+        # inspector's settings for the next analysis)
+        config = analysis.config if facts is not None else None
+        if config is None and hasattr(self.win, "inspector"):
+            config = self.win.inspector.detector_config()
+        options = DeliveryOptions(output=output, settings=settings, frame_range=frame_range,
+                                  leak=LeakOptions(enabled=bool(leak_check), config=config), report=bool(report),
+                                  operator=getattr(self.doc, "operator", ""), started=datetime.now(UTC))
+        try:
+            preflight(media, options)
+        except ObscuraError as e:
+            self.win.error(str(e))
             return False
         if confirm:
             if not self.win.edit_actions.warn_unreviewed():
@@ -121,14 +129,13 @@ class ExportController(QObject):
                 if r != QMessageBox.StandardButton.Yes:
                     return False
         frozen = self.doc.project.copy()  # editing goes on while the export renders this copy
-        self._job = {"output": output, "input": src, "project": frozen, "frame_range": frame_range,
-                     "leak_check": leak_check, "report": report, "started": datetime.now(UTC)}
-        self.worker = PipelineWorker(lambda cancel: export(frozen, src, output, settings, cancel=cancel,
-                                                           frame_range=frame_range))
+        self._job = {"output": output, "project": frozen}
+        self.last_after = self.last_output = None
+        self.worker = PipelineWorker(lambda cancel: delivery_job(frozen, media, options, facts, cancel))
         # bound methods of this (main-thread) object: queued to the main thread. A lambda would run
         # in the worker's thread, where no widget may be touched.
         self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_export_finished)
+        self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         total = (frame_range[1] - frame_range[0] + 1) if frame_range else self.doc.frame_count
         self.progress.setRange(0, max(1, total))
@@ -138,8 +145,8 @@ class ExportController(QObject):
         self.cancel_button.setText("Cancel export")
         self.cancel_button.setVisible(True)
         self.show_button.setVisible(False)
-        self._busy = True
         self.win.statusBar().showMessage(f"exporting {os.path.basename(output)}…")
+        self._busy = True
         self.worker.start()
         return True
 
@@ -149,6 +156,20 @@ class ExportController(QObject):
 
     @Slot(object)
     def _on_progress(self, p) -> None:
+        from app.jobs.text import NOTE
+
+        if p.stage == NOTE:
+            if p.message.startswith("wrote ") and not p.message.startswith("wrote audit"):
+                self.last_output = self._job.get("output")  # the file is in place: it can be shown
+                self.show_button.setVisible(True)
+            return
+        if p.stage == "leak check":
+            self.cancel_button.setText("Skip leak check")
+        elif p.stage == "audit report":
+            self.cancel_button.setVisible(False)
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("audit report")
+            return
         if p.total:
             self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)
@@ -161,30 +182,41 @@ class ExportController(QObject):
         self._busy = False
 
     @Slot(object)
-    def _on_export_finished(self, result) -> None:
-        self._on_done(result, self._job.get("project"))
-
-    def _on_done(self, result, frozen) -> None:
+    def _on_finished(self, delivery) -> None:
+        """The delivery job ended: the export (cancelled or written) and the steps after it."""
+        self._finish()
+        result = delivery.export
         self.last_result = result
-        if result is None or result.cancelled:
-            self._finish()
+        if result.cancelled:
+            self.show_button.setVisible(False)
             self.win.statusBar().showMessage("export cancelled: no file was written", 8000)
             return
         self.last_output = result.output
         self.show_button.setVisible(True)
+        self.last_after = delivery
+        frozen = self._job.get("project")
         exempt = [t.id for t in frozen.tracks if not t.enabled] if frozen is not None else []
-        note = f"; exempt (left visible): {', '.join(exempt)}" if exempt else ""
-        mutes = f"; {result.audio_mutes} audio span(s) muted" if getattr(result, "audio_mutes", 0) else ""
-        self.win.statusBar().showMessage(
-            f"exported {os.path.basename(result.output)}: {result.frames} frames, "
-            f"{result.masked_frames} with masks{mutes}{note}", 15000)
-        if not self._after_export(result):
-            self._finish()
+        parts = [f"exported {os.path.basename(result.output)}: {result.frames} frames, "
+                 f"{result.masked_frames} with masks"]
+        if result.audio_mutes:
+            parts.append(f"{result.audio_mutes} audio span(s) muted")
+        if exempt:
+            parts.append(f"exempt (left visible): {', '.join(exempt)}")
+        if delivery.leak is not None:
+            self.leakCheckFinished.emit(delivery.leak)
+            leaks = delivery.leak.leaks
+            parts.append(f"leak check: {len(leaks)} possible leak(s)" if leaks else "leak check: nothing found")
+        if delivery.report_paths:
+            parts.append(f"report: {os.path.basename(delivery.report_paths[1])}")
+        parts.extend(delivery.notes)
+        self.win.statusBar().showMessage("; ".join(parts), 20000)
+        self.afterExportFinished.emit(delivery)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._finish()
-        self.win.error(message)
+        written = self.last_output is not None and self.last_output == self._job.get("output")
+        self.win.error(f"the export was written, but a step after it failed: {message}" if written else message)
 
     def show_in_folder(self) -> bool:
         """Open the folder of the last exported file in the file manager."""
@@ -192,100 +224,3 @@ class ExportController(QObject):
             return False
         folder = os.path.dirname(os.path.abspath(self.last_output))
         return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
-
-    # -- after the export --------------------------------------------------------------------------
-    def _after_export(self, result) -> bool:
-        """Start the steps that follow a written export, in the worker: the leak check of the output
-        (``app.pipelines.leakcheck.leak_check``) and the audit report (``app.pipelines.report``),
-        each when asked for and importable (skipped, with a note, otherwise). True when a worker
-        was started (the controller stays busy until it ends)."""
-        job = self._job
-        want_leak = job.get("leak_check") and available("app.pipelines.leakcheck")
-        want_report = job.get("report") and available("app.pipelines.report")
-        skipped = []
-        if job.get("leak_check") and not want_leak:
-            skipped.append("leak check not available: skipped")
-        if job.get("report") and not want_report:
-            skipped.append("audit report not available: skipped")
-        if not (want_leak or want_report):
-            self.last_after = AfterExport(notes=tuple(skipped)) if (job.get("leak_check") or job.get("report")) else None
-            return False
-        frozen, output, src, rng = job["project"], job["output"], job["input"], job["frame_range"]
-        started = job["started"]
-        operator = getattr(self.doc, "operator", "")
-        device = self.win.device_label.text() if hasattr(self.win, "device_label") else ""
-        # The analysis's detector settings (this session's last analysis, else the inspector's):
-        # the leak check runs above them (higher resolution, lower thresholds).
-        config = getattr(self.win, "last_detector_config", None)
-        if config is None and hasattr(self.win, "inspector"):
-            config = self.win.inspector.detector_config()
-        detector_config = None
-        if config is not None:
-            import dataclasses
-
-            detector_config = {k: (list(v) if isinstance(v, tuple) else v)
-                               for k, v in dataclasses.asdict(config).items()
-                               if isinstance(v, (int, float, str, bool, tuple, type(None)))}
-
-        def steps(cancel):
-            from app.pipelines.progress import Progress
-
-            notes = list(skipped)
-            leak = None
-            if want_leak:
-                from app.pipelines.export import range_project
-                from app.pipelines.leakcheck import leak_check
-
-                checked = range_project(frozen, *rng) if rng else frozen  # output frame i = input first + i
-                try:
-                    leak = yield from leak_check(output, checked, config=config, cancel=cancel)
-                except ObscuraError as e:  # e.g. a model missing: the report is still written
-                    notes.append(f"leak check failed: {e}")
-                if getattr(leak, "cancelled", False):
-                    notes.append("leak check cancelled")
-            paths = None
-            if want_report:
-                from app.pipelines.report import build_report, write_report
-
-                yield Progress("audit report", 0, 0, message="writing the audit report")
-                rep = build_report(frozen, src, output, result, operator=operator, started=started,
-                                   finished=datetime.now(UTC), device=device,
-                                   detector_config=detector_config, leak=leak)
-                paths = write_report(rep, output)
-            return AfterExport(leak, paths, tuple(notes))
-
-        if self.worker is not None and QThread.currentThread() is not self.worker.thread():
-            self.worker.wait(5000)  # the export's thread is ending: let it go before its worker is dropped
-        self.worker = PipelineWorker(steps)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_after_done)
-        self.worker.failed.connect(self._on_after_failed)
-        self.progress.setValue(0)
-        self.progress.setFormat("leak check %p%" if want_leak else "audit report")
-        self.cancel_button.setText("Skip leak check" if want_leak else "Cancel")
-        self.worker.start()
-        return True
-
-    @Slot(object)
-    def _on_after_done(self, after: AfterExport) -> None:
-        self._finish()
-        self.last_after = after
-        parts = []
-        if after.leak is not None:
-            self.leakCheckFinished.emit(after.leak)
-            leaks = getattr(after.leak, "leaks", None) or []
-            leaks = leaks() if callable(leaks) else leaks
-            parts.append(f"leak check: {len(leaks)} possible leak(s)" if leaks else "leak check: nothing found")
-        if after.report_paths:
-            parts.append(f"report: {os.path.basename(after.report_paths[1])}")
-        parts.extend(after.notes)
-        if parts:
-            self.win.statusBar().showMessage(f"exported {os.path.basename(self._job.get('output', ''))}; "
-                                             + "; ".join(parts), 20000)
-        self.afterExportFinished.emit(after)
-
-    @Slot(str)
-    def _on_after_failed(self, message: str) -> None:
-        self._finish()
-        self.last_after = AfterExport(notes=(message,))
-        self.win.error(f"the export was written, but the step after it failed: {message}")

@@ -56,9 +56,9 @@ class LeakPanel(QWidget):
         doc.projectReplaced.connect(lambda: self.set_report(None))
 
     # -- content ---------------------------------------------------------------------------------
-    def set_report(self, report, gate: float = 0.5, frame_offset: int = 0) -> None:
-        """Show ``report`` (a LeakReport; None clears). ``frame_offset``: the project frame of the
-        output's first frame (a range export)."""
+    def set_report(self, report, gate: float = 0.5) -> None:
+        """Show ``report`` (a LeakReport; None clears). Its events are in the project's frames, a
+        range export's too (the delivery job numbers them so)."""
         self.report, self.gate = report, gate
         self.tree.clear()
         self.add_button.setEnabled(False)

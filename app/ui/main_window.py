@@ -22,11 +22,9 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.core.edits import ReviewRules
-from app.core.edits import is_untouched_auto as _auto
 from app.errors import ObscuraError
 from app.ui import autosave
 from app.ui.document import PROJECT_SUFFIX, Document, MediaMissing
-from app.ui.workers import PipelineWorker
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.mts *.m2ts *.ts *.gif);;All files (*)"
 PROJECT_FILTER = f"Obscura projects (*{PROJECT_SUFFIX} *.json)"
@@ -41,10 +39,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings()
         self.doc = Document(self)
-        self.worker: PipelineWorker | None = None
-        self.last_detector_config = None
-        self._analysis_baseline: list | None = None
-        self._provisional: list[str] = []
         self.setWindowTitle("Obscura")
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -173,10 +167,12 @@ class MainWindow(QMainWindow):
         """Editing actions, the History panel, File ▸ Export and Help ▸ Keyboard Shortcuts."""
         from PySide6.QtWidgets import QUndoView
 
+        from app.ui.analysis_ui import AnalysisController
         from app.ui.edit_actions import EditActions
         from app.ui.export_ui import ExportController
 
         self.edit_actions = EditActions(self)
+        self.analysis = AnalysisController(self)
         self.exporter = ExportController(self)
         from app.ui.leak_panel import LeakPanel
 
@@ -521,53 +517,20 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Obscura", f"Obscura {__version__}\nOn-premise video anonymisation.\n"
                           "Models run on this machine; nothing is sent anywhere.")
 
-    # -- analysis -------------------------------------------------------------------------------
+    # -- analysis (app.ui.analysis_ui) ----------------------------------------------------------
+    @property
+    def worker(self):
+        """The analysis's worker (None before the first analysis)."""
+        return self.analysis.worker
+
     def analysis_running(self) -> bool:
-        return self.worker is not None and self.worker.running
+        return self.analysis.running()
 
     def start_analysis(self, confirm: bool = True) -> bool:
-        if not self.doc.has_media or self.analysis_running():
-            return False
-        auto = sum(1 for t in self.doc.project.tracks if _auto(t))
-        kept = len(self.doc.project.tracks) - auto
-        if confirm and auto:
-            r = QMessageBox.question(
-                self, "Analyze again?",
-                f"Analysis will replace {auto} automatic track(s). {kept} track(s) with your edits, "
-                "reviews or exemptions are kept as they are.",
-            )
-            if r != QMessageBox.StandardButton.Yes:
-                return False
-        config = self.inspector.detector_config()
-        self.last_detector_config = config  # the export's leak check and audit report name it
-        media = self.doc.project.media
-        path = self.doc.media_path
+        return self.analysis.start(confirm)
 
-        def job(cancel):
-            from app.core.project import Project
-            from app.detection.detector import Detector
-            from app.pipelines.analyze import analyze
-            from app.pipelines.progress import Progress
-
-            detector = Detector(config)
-            yield Progress("analyze", 0, media.frame_count, message=detector.describe())
-            return (yield from analyze(Project(media=media), path, detector, cancel=cancel, preview_every=1.0))
-
-        self._analysis_baseline = None
-        self._provisional = []
-        self.worker = PipelineWorker(job)
-        self.worker.progress.connect(self._on_analysis_progress)
-        self.worker.finished.connect(self._on_analysis_finished)
-        self.worker.failed.connect(self._on_analysis_failed)
-        self.progress.setRange(0, max(1, media.frame_count))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.act_cancel.setEnabled(True)
-        self.act_analyze.setEnabled(False)
-        self.analysis_label.setText("analysing…")
-        self.worker.start()
-        return True
+    def cancel_analysis(self) -> None:
+        self.analysis.cancel()
 
     def review_rules(self) -> ReviewRules:
         """When a new auto track needs review (Settings: review/min_seconds, review/min_score_<cls>)."""
@@ -575,85 +538,6 @@ class MainWindow(QMainWindow):
         st = self.settings
         scores = {c: float(st.value(f"review/min_score_{c}", base.threshold(c))) for c in ("face", "plate")}
         return ReviewRules(float(st.value("review/min_seconds", base.min_seconds)), scores)
-
-    def cancel_analysis(self) -> None:
-        if self.analysis_running():
-            self.analysis_label.setText("cancelling…")
-            self.worker.cancel()
-
-    def _apply_provisional(self, built: list) -> None:
-        """Show the tracks found so far (outside the undo stack; replaced by one command at the end)."""
-        from app.pipelines.analyze import apply_tracks
-
-        if self._analysis_baseline is None:  # the project as it was, and the undo position then
-            self._analysis_baseline = (list(self.doc.project.tracks), self.doc.undo.index())
-        removed, added = apply_tracks(self.doc.project, built, self.review_rules())
-        self._provisional = added
-        self.doc.tracksChanged.emit()
-
-    def _restore_baseline(self) -> None:
-        """Take the provisional tracks away again: the project exactly as before the analysis (or,
-        if the operator edited meanwhile, their edits with the provisional tracks removed)."""
-        self.doc.project.tracks = self._tracks_without_analysis()
-        self._provisional = []
-        self._analysis_baseline = None
-        self.doc.tracksChanged.emit()
-
-    def _tracks_without_analysis(self) -> list:
-        """The tracks as they would be if the running analysis were cancelled now."""
-        tracks, undo_index = self._analysis_baseline
-        if self.doc.undo.index() == undo_index:
-            return list(tracks)
-        provisional = set(self._provisional)
-        keep = [t for t in self.doc.project.tracks if t.id not in provisional]
-        have = {t.id for t in keep}
-        return keep + [t for t in tracks if t.id not in have and _auto(t)]
-
-    def _on_analysis_progress(self, p) -> None:
-        if p.message and p.done == 0:
-            self.device_label.setText(p.message)
-        if p.total:
-            self.progress.setRange(0, p.total)
-        self.progress.setValue(p.done)
-        eta = f", {int(p.eta_s // 60)}:{int(p.eta_s % 60):02d} left" if p.eta_s is not None else ""
-        if p.stage == "extend":
-            self.analysis_label.setText(f"following tracks past the detections: {p.done}/{p.total}{eta}")
-        else:
-            self.analysis_label.setText(f"analysing {p.done}/{p.total} frames, {p.fps:.1f} fps{eta}")
-        if p.partial is not None:
-            self._apply_provisional(p.partial)
-            self.autosave_now()
-
-    def _finish_analysis_ui(self, text: str) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.act_cancel.setEnabled(False)
-        self.act_analyze.setEnabled(True)
-        self.analysis_label.setText(text)
-
-    def _on_analysis_finished(self, result) -> None:
-        if result is None or result.cancelled:
-            if self._analysis_baseline is not None:
-                self._restore_baseline()
-            self._finish_analysis_ui("analysis cancelled: nothing changed")
-            return
-        if self._analysis_baseline is not None:
-            self._restore_baseline()
-        from app.core.project import Project
-        from app.pipelines.analyze import apply_tracks
-
-        after = Project(media=self.doc.project.media, tracks=list(self.doc.project.tracks))
-        apply_tracks(after, result.built, self.review_rules())
-        self.doc.edit(f"Analysis ({len(result.built)} tracks)", after.tracks, stamp=False)
-        by = ", ".join(f"{n} {c}" for c, n in sorted(result.by_class.items())) or "nothing found"
-        self._finish_analysis_ui(f"analysed {result.frames} frames: {by} ({result.seconds:.0f} s)")
-        self.autosave_now()
-
-    def _on_analysis_failed(self, message: str) -> None:
-        if self._analysis_baseline is not None:
-            self._restore_baseline()
-        self._finish_analysis_ui("analysis failed")
-        self.error(message)
 
     # -- autosave and recovery ------------------------------------------------------------------
     def autosave_now(self) -> bool:
@@ -671,11 +555,12 @@ class MainWindow(QMainWindow):
         operator's edits kept, its provisional tracks left out), so that a recovered project never
         holds a half-done analysis that would pass for a finished one (the frames not analysed yet
         would go unredacted)."""
-        if self._analysis_baseline is None:
+        tracks = self.analysis.tracks_without_analysis()
+        if tracks is None:
             return self.doc.project
         from dataclasses import replace
 
-        return replace(self.doc.project, tracks=self._tracks_without_analysis())
+        return replace(self.doc.project, tracks=tracks)
 
     def offer_recovery(self, ask=None) -> bool:
         """After a crash: offer each leftover autosave. ``ask(recoverable) -> bool`` replaces the dialog."""

@@ -14,8 +14,8 @@ from collections.abc import Callable, Generator
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.base.progress import CancelToken, Progress
 from app.errors import ObscuraError
-from app.pipelines.progress import CancelToken, Progress
 
 
 class PipelineWorker(QObject):
@@ -56,9 +56,9 @@ class PipelineWorker(QObject):
         except ObscuraError as e:
             self.failed.emit(str(e))
         except Exception as e:  # noqa: BLE001 - reported, never raised into Qt
-            from app.cli import _log_internal_error
+            from app.base.logs import log_internal_error
 
-            where = _log_internal_error(e)
+            where = log_internal_error(e)
             self.failed.emit(f"internal error ({type(e).__name__}); details in {where}")
             traceback.clear_frames(e.__traceback__)
         finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from app.base.progress import run
 from app.core.project import MediaRef
 from app.media.probe import probe
 from app.media.sample import truth_project
 from app.pipelines.export import export
 from app.pipelines.leakcheck import leak_check
-from app.pipelines.progress import run
 from tests.test_leakcheck import STRIDE, write_short_sample
 
 

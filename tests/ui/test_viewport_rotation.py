@@ -112,8 +112,8 @@ def test_a_mask_drawn_on_the_upright_face_hides_it_in_the_export(qtbot, window, 
     r = item.path().boundingRect()
     assert _near((r.left(), r.top(), r.right(), r.bottom()), (ux1 - 6, uy1 - 6, ux2 + 6, uy2 + 6), tol=2.0)
 
+    from app.base.progress import run
     from app.pipelines.export import export
-    from app.pipelines.progress import run
 
     out = tmp_path / "out.mp4"
     run(export(doc.project, rotated_clip, str(out)))
