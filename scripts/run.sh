@@ -60,7 +60,8 @@ case "$cmd" in
     fi
     ;;
   test)
-    setup "[dev]"
+    # [ray]: the Ray engine's test starts a local Ray head (the install adds ~30 s and ~400 MB once)
+    setup "[dev,ray]"
     export QT_QPA_PLATFORM=offscreen
     "$VENV/bin/python" -m pytest -q "$@"
     ;;
