@@ -483,9 +483,12 @@ def test_editor_analysis_offline(tmp_path, models_ready):
     before = _sha(clip)
     env = _product_env(tmp_path)
     env.update(OBSCURA_OFFLINE_CLIP=str(clip), OBSCURA_OFFLINE_PROJECT=str(tmp_path / "session.obscura.json"),
-               QT_QPA_PLATFORM="offscreen")
-    r = guarded_run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore",
-                     str(ROOT / "tests" / "offline_editor_session.py")], tmp_path, env)
+               QT_QPA_PLATFORM="offscreen",
+               # only the plugin the session needs: other installed pytest plugins (schemathesis pulls
+               # in requests/urllib3, which opens a socket at import) are not the product
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    r = guarded_run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytestqt.plugin",
+                     "-W", "ignore", str(ROOT / "tests" / "offline_editor_session.py")], tmp_path, env)
     assert "1 passed" in r.stdout, r.stdout[-3000:] + r.explain()
     _assert_clean(r, "the editor's analysis", tmp_path)
     assert json.loads((tmp_path / "session.obscura.json").read_text())["tracks"]
