@@ -144,7 +144,9 @@ chmod 0644 "$WORK/token"
 NAME="obscura-serve-test-$$"
 $ENGINE rm -f "$NAME" >/dev/null 2>&1 || true
 t=$(date +%s)
-$ENGINE run -d --name "$NAME" "${HARDEN[@]}" --tmpfs /jobs:rw,size=1g,uid=10001,gid=10001,mode=0700 \
+# the job folder: a volume owned by the service's user (a tmpfs with uid= is refused by podman 4.3)
+rm -rf "$WORK/jobs" && install -d -o 10001 -g 10001 -m 0700 "$WORK/jobs"
+$ENGINE run -d --name "$NAME" "${HARDEN[@]}" -v "$WORK/jobs:/jobs" \
   -v "$WORK/token:/run/secrets/obscura-token:ro" "$SERVE" --jobs 1 >/dev/null
 healthy=0
 for _ in $(seq 1 60); do
