@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from tests.ui.conftest import wait_frame
-from tests.ui.test_groups import add_tracks
+from tests.ui.test_group_lanes_ui import add_tracks
 
 RIGHT, LEFT = Qt.MouseButton.RightButton, Qt.MouseButton.LeftButton
 

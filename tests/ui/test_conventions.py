@@ -10,7 +10,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QToolButton
 
 from tests.ui.conftest import wait_frame
-from tests.ui.test_groups import add_tracks
+from tests.ui.test_group_lanes_ui import add_tracks
 
 CTRL, SHIFT, ALT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.AltModifier
 LEFT = Qt.MouseButton.LeftButton

@@ -84,7 +84,7 @@ def test_inspector_scrolls_and_its_sections_fold(qtbot, window, short_sample):
 
 
 def test_docks_share_the_height_and_the_list_grows_with_its_dock(qtbot, window, short_sample):
-    from tests.ui.test_groups import add_tracks
+    from tests.ui.test_group_lanes_ui import add_tracks
 
     assert window.open_path(short_sample)
     add_tracks(window, 40)
