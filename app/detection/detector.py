@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.base.stages import stage
 from app.detection.detections import CLASS_IDS, Detections, nms
 from app.detection.sessions import Device, choose_device
 
@@ -115,7 +116,8 @@ class Detector:
     def _detect_plain(self, frames: list[np.ndarray], idx: list[int], long_side: int | None) -> list[Detections]:
         out = []
         if self.face is not None:
-            out.append(self.face.detect(frames, idx, long_side=long_side))
+            with stage("face model"):
+                out.append(self.face.detect(frames, idx, long_side=long_side))
         if self.plate is not None:
             h, w = frames[0].shape[:2]
             if self.plate.dynamic_hw and self.config.plate_long_side:
@@ -123,7 +125,8 @@ class Detector:
                 side = int(np.ceil(min(max(w, h) * 1.25, self.config.plate_long_side) / 32) * 32)
                 side = max(side, self._plate_base)
                 self.plate.size = (side, side)
-            out.append(self.plate.detect(frames, idx))
+            with stage("plate model"):
+                out.append(self.plate.detect(frames, idx))
         return out
 
     def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None, low: bool = False) -> Detections:

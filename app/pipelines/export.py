@@ -19,6 +19,7 @@ from fractions import Fraction
 
 from app.base.atomic import atomic_output
 from app.base.progress import CancelToken, Progress, RateMeter
+from app.base.stages import stage, timed
 from app.core.project import Project
 from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
@@ -91,7 +92,7 @@ def export(
             audio_left = {s.index for s in audio} if audio_end is not None and settings.audio != "drop" else set()
             video_done = False
             try:
-                for item in reader.packets():
+                for item in timed("decode (export)", reader.packets()):
                     if isinstance(item, AudioPacket):
                         writer.write_audio(item.stream_index, item.packet)
                         if audio_left and _starts_after(item.packet, audio_end):
@@ -114,16 +115,19 @@ def export(
                         if not native_format_supported(frame.format.name):
                             frame = frame.reformat(format=fallback_format(frame))
                         frame.make_writable()
-                        drawn = redact(plane_image(frame), masks)
+                        with stage("render"):
+                            drawn = redact(plane_image(frame), masks)
                         if drawn:
                             result.masked_frames += 1
                             result.masks_drawn += drawn
-                    writer.write(frame, item.pts - shift)
+                    with stage("encode"):
+                        writer.write(frame, item.pts - shift)
                     result.frames += 1
                     p = meter.progress(result.frames)
                     if p is not None:
                         yield p
-                writer.close()
+                with stage("encode"):
+                    writer.close()
             except BaseException:
                 writer.abort()
                 raise
