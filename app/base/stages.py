@@ -23,6 +23,8 @@ def enabled() -> bool:
 
 
 def add(name: str, seconds: float) -> None:
+    if _PATH is None:
+        return
     t = totals.setdefault(name, [0.0, 0])
     t[0] += seconds
     t[1] += 1

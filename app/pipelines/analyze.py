@@ -24,6 +24,8 @@ from fractions import Fraction
 import numpy as np
 
 from app.base.progress import CancelToken, Progress, RateMeter
+from app.base.stages import add as add_stage
+from app.base.stages import stage, timed
 from app.core.edits import ReviewRules, initial_review, is_untouched_auto
 from app.core.project import Keyframe, KeyframeSource, Project, Track
 from app.core.shapes import Shape
@@ -158,7 +160,7 @@ def analyze(
         det_id_base = 0
         with VideoReader(path, info) as reader:
             frames, idx = [], []
-            for fr in reader.frames(start, end):
+            for fr in timed("decode (analysis)", reader.frames(start, end)):
                 if cancel.cancelled:
                     result.cancelled = True
                     break
@@ -166,7 +168,8 @@ def analyze(
                     cuts.append(fr.index)
                 result.frames += 1
                 if (fr.index - start) % stride == 0 or fr.index == end - 1:
-                    frames.append(fr.to_bgr())
+                    with stage("decode (analysis)"):
+                        frames.append(fr.to_bgr())
                     idx.append(fr.index)
                 if len(frames) == batch:
                     det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base)
@@ -197,10 +200,13 @@ def analyze(
         frame_count=media.frame_count,
     )
     if tracking:
-        built = _build_tracks(dets, trackers, store.frames, cuts, seeds, p)
+        with stage("tracking"):
+            built = _build_tracks(dets, trackers, store.frames, cuts, seeds, p)
         if extend and built:
             ep = extend_params or extension_params(float(fps), EXTEND_S)
+            t_ext = time.perf_counter()
             built, result.extension = yield from extend_tracks(path, info, built, cuts, ep, (start, end), cancel)
+            add_stage("visual extension", time.perf_counter() - t_ext)
             if result.extension.cancelled:
                 result.cancelled = True
                 result.seconds = time.perf_counter() - t0
@@ -245,8 +251,9 @@ def _detect_batch(detector, frames, idx, store: _Store, forward: _Forward | None
         det = det[np.lexsort((det.class_id, det.frame))]
     store.add(det, idx)
     if forward is not None:
-        for f in idx:
-            forward.update(f, det, np.nonzero(det.frame == f)[0], id_base)
+        with stage("tracking"):
+            for f in idx:
+                forward.update(f, det, np.nonzero(det.frame == f)[0], id_base)
     return id_base + len(det)
 
 
