@@ -89,7 +89,7 @@ def _detector_config(args):
     return DetectorConfig(
         device=args.device, faces="face" in classes, plates="plate" in classes,
         face_threshold=getattr(args, "face_threshold", None), plate_threshold=getattr(args, "plate_threshold", None),
-        tiles=getattr(args, "tiles", "auto"),
+        tiles=getattr(args, "tiles", "auto"), precision=getattr(args, "precision", "auto"),
     )
 
 
@@ -128,7 +128,8 @@ def analysis_options(args):
 
     return AnalysisOptions(stride=getattr(args, "stride", 1),
                            frame_range=_frame_range(getattr(args, "range", None)),
-                           extend=not getattr(args, "no_extend", False))
+                           extend=not getattr(args, "no_extend", False),
+                           thorough=getattr(args, "detection", "fast") == "thorough")
 
 
 def _run(job, args):
@@ -619,6 +620,13 @@ def _add_detect_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--plate-threshold", type=float, help="plate score threshold (default from the manifest)")
     g.add_argument("--tiles", choices=["auto", "on", "off"], default="auto",
                    help="extra full-resolution tiled pass for large frames (auto: 4K and up)")
+    g.add_argument("--detection", choices=["fast", "thorough"], default="fast",
+                   help="fast (default): the full-resolution pass every 8th frame and around small objects, a "
+                        "640-pixel pass between, tracks carry the rest; thorough: the full-resolution float "
+                        "models on every frame (several times slower)")
+    g.add_argument("--precision", choices=["auto", "int8", "fp32"], default="auto",
+                   help="graphs of the fast passes (auto: int8 on the CPU, float on CUDA; photos and "
+                        "--detection thorough always use the float reference)")
 
 
 def _stdout_closed() -> bool:

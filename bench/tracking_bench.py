@@ -54,6 +54,7 @@ from app.detection.detections import CLASS_IDS, CLASS_NAMES, Detections, box_iou
 from app.redaction.masks import build_mask  # noqa: E402
 
 COVER = 0.9  # a truth box less covered than this leaks
+SCHEDULE_KW: dict = {}  # analyze(schedule=...) from --schedule / --schedule-opt
 MATCH_IOU = 0.3  # a track matches an object on a frame at this IoU
 TARGETS = {"leak": 1.0, "flicker": 0.5, "fragmentation": 1.5}
 
@@ -352,9 +353,9 @@ def run_mode(clip: str, detector: CachingDetector, tracking: bool, total_detect_
     call0, det0 = detector.call_s, detector.detect_s
     t0 = time.perf_counter()
     if tracking:
-        apply_tracks(project, run(analyze(clip, detector)).built)
+        apply_tracks(project, run(analyze(clip, detector, **SCHEDULE_KW)).built)
     elif has_tracking_switch():
-        apply_tracks(project, run(analyze(clip, detector, tracking=False)).built)
+        apply_tracks(project, run(analyze(clip, detector, tracking=False, **SCHEDULE_KW)).built)
     else:
         _per_frame_baseline(project, clip, detector)
     wall = time.perf_counter() - t0
@@ -441,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=None, help="with --make: frames per clip")
     ap.add_argument("--only", nargs="*", help="only these clips")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--schedule", choices=["fast", "thorough"], default="fast",
+                    help="the detection scheduler (fast, the product's default) or the reference pass on every frame")
+    ap.add_argument("--schedule-opt", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a Schedule field (app/pipelines/schedule.py), e.g. fine_every=4")
+    ap.add_argument("--detector-opt", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a DetectorConfig field, e.g. coarse_long_side=800 or precision=fp32")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("-v", "--verbose", action="store_true", help="also print each object's leaks and tracks")
     ap.add_argument("--check-backgrounds", action="store_true",
@@ -451,7 +458,22 @@ def main(argv: list[str] | None = None) -> int:
     from app.detection.detector import Detector, DetectorConfig
 
     t_start = time.perf_counter()
-    detector = Detector(DetectorConfig(device=args.device))
+    def _opts(items):
+        out = {}
+        for item in items:
+            k, v = item.split("=", 1)
+            out[k] = v if not v.replace(".", "", 1).isdigit() else (float(v) if "." in v else int(v))
+        return out
+
+    try:
+        from app.pipelines.schedule import Schedule
+
+        sched = Schedule.off() if args.schedule == "thorough" else Schedule(**_opts(args.schedule_opt))
+        SCHEDULE_KW["schedule"] = sched
+        print("schedule:", sched.describe())
+    except ImportError:  # a tree from before the scheduler
+        pass
+    detector = Detector(DetectorConfig(device=args.device, **_opts(args.detector_opt)))
     print(detector.describe(), f"({os.cpu_count()} CPUs)")
     if args.check_backgrounds:
         n = check_backgrounds(detector, args.only)

@@ -4,6 +4,20 @@
 frames (4K) get an extra tiled pass at full resolution, so small faces and plates that the
 full-frame pass (at a reduced size, for speed) misses are still found; the two passes are merged
 with NMS.
+
+Three passes (``detect(..., pass_=...)``), for the analysis's detection scheduler
+(``app.pipelines.schedule``):
+
+* ``"full"`` (default): the reference: float graphs at the configured sizes (photos, and
+  every frame when no schedule is used);
+* ``"fine"``: the same sizes (and tiles) with the fast graphs;
+* ``"coarse"``: both models at ``coarse_long_side`` (800) with the fast graphs, no tiles: about
+  10x cheaper than "fine" at 1080p; it finds what is not small. With ``rois`` (class, box) it
+  also runs that class's fast model on a full-resolution window around each box: the small
+  objects being tracked, found again at the fine pass's scale for a fraction of its cost.
+
+The fast graphs are the int8 (QDQ) graphs of :mod:`app.detection.quantize` on the CPU with
+``precision="auto"`` or ``"int8"``, else the float ones (on CUDA, and with ``"fp32"``).
 """
 
 from __future__ import annotations
@@ -34,6 +48,15 @@ class DetectorConfig:
     tile_size: int = 1280
     tile_overlap: float = 0.2
     threads: int | None = None
+    precision: str = "auto"  # fast passes: "auto" (int8 on the CPU, float on CUDA), "int8", "fp32"
+    coarse_long_side: int = 800  # the coarse pass's model input long side (640 leaked more on 1024x576)
+    roi_side: int = 320  # full-resolution window around a small tracked object: at least this ...
+    roi_factor: float = 4.0  # ... or this many times the object's long side (motion between passes) ...
+    roi_max_side: int = 640  # ... but at most this
+
+
+PASSES = ("full", "fine", "coarse")
+PRECISIONS = ("auto", "int8", "fp32")
 
 
 def tile_grid(width: int, height: int, size: int, overlap: float) -> list[tuple[int, int, int, int]]:
@@ -78,6 +101,13 @@ class Detector:
             self._plate_base = max(self.plate.size)  # the size it was trained at (640)
             self.specs.append(s)
 
+        if config.precision not in PRECISIONS:
+            from app.errors import ObscuraError
+
+            raise ObscuraError(f"unknown precision '{config.precision}' (choose {', '.join(PRECISIONS)})")
+        self._fast: tuple | None = None  # (face, plate) for the fine and coarse passes, made on first use
+        self.precision_note = ""  # why the fast passes run float graphs, when int8 was asked for
+
         # The models run at the low threshold; `detect(low=False)` filters to the seed threshold.
         self._seed = {}
         if self.face is not None:
@@ -94,6 +124,45 @@ class Detector:
     def describe(self) -> str:
         names = ", ".join(f"{s.task}: {s.id}" for s in self.specs) or "no models"
         return f"detection on {self.device.describe()}; {names}"
+
+    def fast_precision(self) -> str:
+        """What the fine and coarse passes run: "int8" or "fp32"."""
+        p = self.config.precision
+        return "int8" if p == "int8" or (p == "auto" and self.device.name == "cpu") else "fp32"
+
+    def fast_models(self) -> tuple:
+        """(face, plate) for the fine and coarse passes: int8 sessions on the CPU (see
+        ``fast_precision``), else the float ones. A model whose int8 graph cannot be made runs float."""
+        if self._fast is not None:
+            return self._fast
+        face, plate = self.face, self.plate
+        if self.fast_precision() == "int8":
+            from app.detection import models, quantize
+
+            notes = []
+            if self.face is not None:
+                s = next(x for x in self.specs if x.task == "face")
+                q = quantize.int8_bytes(s, models.verified_bytes(s))
+                if q is not None:
+                    from app.detection.faces import CenterFace
+
+                    face = CenterFace(q, self.device, threshold=self.face.threshold, nms_iou=self.face.nms_iou,
+                                      threads=self.config.threads, prepared=True)
+                else:
+                    notes.append(quantize.last_note.get(s.id, ""))
+            if self.plate is not None:
+                from app.detection.yolo import YoloDetector
+
+                s = next(x for x in self.specs if x.task == "plate")
+                q = quantize.int8_bytes(s, models.verified_bytes(s))
+                if q is not None:
+                    plate = YoloDetector(q, self.device, score=self.plate.score, nms_iou=self.plate.nms_iou,
+                                         task=s.task, threads=self.config.threads)
+                else:
+                    notes.append(quantize.last_note.get(s.id, ""))
+            self.precision_note = "; ".join(n for n in notes if n)
+        self._fast = (face, plate)
+        return self._fast
 
     def thresholds(self) -> dict:
         out = {}
@@ -113,35 +182,114 @@ class Detector:
             return max(w, h) > c.tile_size
         return bool(c.face_long_side) and max(w, h) > c.face_long_side * 1.25
 
-    def _detect_plain(self, frames: list[np.ndarray], idx: list[int], long_side: int | None) -> list[Detections]:
+    def _detect_plain(self, frames: list[np.ndarray], idx: list[int], long_side: int | None,
+                      models: tuple | None = None, plate_cap: int | None = None, tag: str = "") -> list[Detections]:
+        face, plate = models or (self.face, self.plate)
         out = []
-        if self.face is not None:
-            with stage("face model"):
-                out.append(self.face.detect(frames, idx, long_side=long_side))
-        if self.plate is not None:
+        if face is not None:
+            with stage(f"face model{tag}"):
+                out.append(face.detect(frames, idx, long_side=long_side))
+        if plate is not None:
             h, w = frames[0].shape[:2]
-            if self.plate.dynamic_hw and self.config.plate_long_side:
+            cap = plate_cap or self.config.plate_long_side
+            if plate.dynamic_hw and cap:
                 # a little above the frame's own size: small, distant plates are the ones missed
-                side = int(np.ceil(min(max(w, h) * 1.25, self.config.plate_long_side) / 32) * 32)
+                side = int(np.ceil(min(max(w, h) * 1.25, cap) / 32) * 32)
                 side = max(side, self._plate_base)
-                self.plate.size = (side, side)
-            with stage("plate model"):
-                out.append(self.plate.detect(frames, idx))
+                plate.size = (side, side)
+            with stage(f"plate model{tag}"):
+                out.append(plate.detect(frames, idx))
         return out
 
-    def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None, low: bool = False) -> Detections:
+    supports_rois = True
+
+    def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None, low: bool = False,
+               pass_: str = "full", rois: list | None = None) -> Detections:
         """Faces and plates in BGR ``frames`` (one video's frames share a size).
 
         ``low=False`` returns the detections at or above each class's seed score; ``low=True`` also
         the weaker ones down to the low threshold (for the tracker to extend tracks with).
+        ``pass_``: "full", "fine" or "coarse" (see the module's docstring); ``rois`` (coarse only):
+        (class id, box) of small objects to look for again at full resolution on every frame.
         """
-        d = self._detect(frames, frame_indices)
+        if pass_ not in PASSES:
+            raise ValueError(f"unknown pass '{pass_}'")
+        if pass_ == "coarse":
+            d = self._detect_coarse(frames, frame_indices)
+            if rois and len(frames):
+                idx = list(range(len(frames))) if frame_indices is None else list(frame_indices)
+                found = [self._detect_rois(f, i, rois) for f, i in zip(frames, idx, strict=True)]
+                d = _merge_nms(Detections.merge([d, *found]), 0.4)
+        else:
+            d = self._detect(frames, frame_indices, self.fast_models() if pass_ == "fine" else None,
+                             " (fine)" if pass_ == "fine" else "")
         if low or not len(d):
             return d
         seed = np.array([self._seed.get(int(c), 0.0) for c in d.class_id], np.float32)
         return d[d.score >= seed]
 
-    def _detect(self, frames: list[np.ndarray], frame_indices: list[int] | None) -> Detections:
+    def coarse_is_cheaper(self, width: int, height: int) -> bool:
+        """Whether the coarse pass runs smaller models than the fine one on frames of this size."""
+        return max(width, height) > self.config.coarse_long_side * 1.25
+
+    def _detect_coarse(self, frames: list[np.ndarray], frame_indices: list[int] | None) -> Detections:
+        if not frames:
+            return Detections.empty()
+        idx = list(range(len(frames))) if frame_indices is None else list(frame_indices)
+        side = self.config.coarse_long_side
+        h, w = frames[0].shape[:2]
+        if not self.coarse_is_cheaper(w, h):
+            return self._detect(frames, idx, self.fast_models(), " (fine)")
+        parts = self._detect_plain(frames, idx, side, self.fast_models(), plate_cap=side, tag=" (coarse)")
+        return Detections.merge(parts)
+
+    def roi_windows(self, rois: list, width: int, height: int) -> list[tuple[int, tuple[int, int, int, int]]]:
+        """(class id, window x0, y0, x1, y1) around each small object; windows of one class that
+        overlap are joined while the join stays within twice the window side."""
+        c = self.config
+        out: list[tuple[int, list[int]]] = []
+        for cls, box in rois:
+            x1, y1, x2, y2 = (float(v) for v in box)
+            side = int(min(max(c.roi_side, min(c.roi_max_side, c.roi_factor * max(x2 - x1, y2 - y1))), width, height))
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            x0 = int(min(max(0, cx - side / 2), width - side))
+            y0 = int(min(max(0, cy - side / 2), height - side))
+            win = [x0, y0, x0 + side, y0 + side]
+            for k, (oc, ow) in enumerate(out):
+                if oc != int(cls) or ow[0] >= win[2] or win[0] >= ow[2] or ow[1] >= win[3] or win[1] >= ow[3]:
+                    continue
+                j = [min(ow[0], win[0]), min(ow[1], win[1]), max(ow[2], win[2]), max(ow[3], win[3])]
+                if max(j[2] - j[0], j[3] - j[1]) <= 2 * side:
+                    out[k] = (oc, j)
+                    break
+            else:
+                out.append((int(cls), win))
+        return [(cls, tuple(w)) for cls, w in out]
+
+    def _detect_rois(self, frame: np.ndarray, index: int, rois: list) -> Detections:
+        face, plate = self.fast_models()
+        h, w = frame.shape[:2]
+        parts = []
+        for cls, (x0, y0, x1, y1) in self.roi_windows(rois, w, h):
+            model = face if cls == CLASS_IDS["face"] else plate if cls == CLASS_IDS["plate"] else None
+            if model is None:
+                continue
+            crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+            with stage("small-object windows"):
+                if model is face:
+                    d = face.detect([crop], [index], long_side=None)
+                else:
+                    side = int(np.ceil(max(x1 - x0, y1 - y0) / 32) * 32)
+                    plate.size = (max(side, self._plate_base),) * 2
+                    d = plate.detect([crop], [index])
+            if len(d):
+                lms = d.landmarks + np.array([x0, y0], np.float32) if d.landmarks is not None else None
+                parts.append(Detections(d.xyxy + np.array([x0, y0, x0, y0], np.float32), d.score, d.class_id,
+                                        d.frame, lms))
+        return Detections.merge(parts) if parts else Detections.empty()
+
+    def _detect(self, frames: list[np.ndarray], frame_indices: list[int] | None, models: tuple | None = None,
+                tag: str = "") -> Detections:
         if not frames:
             return Detections.empty()
         idx = list(range(len(frames))) if frame_indices is None else list(frame_indices)
@@ -152,12 +300,12 @@ class Detector:
             long_side = c.face_long_side
         elif c.face_min_long_side and max(w, h) < c.face_min_long_side:
             long_side = c.face_min_long_side
-        parts = self._detect_plain(frames, idx, long_side)
+        parts = self._detect_plain(frames, idx, long_side, models, tag=tag)
         if not self._use_tiles(w, h):
             return Detections.merge(parts)
         for x0, y0, x1, y1 in tile_grid(w, h, self.config.tile_size, self.config.tile_overlap):
             crops = [np.ascontiguousarray(f[y0:y1, x0:x1]) for f in frames]
-            for d in self._detect_plain(crops, idx, None):
+            for d in self._detect_plain(crops, idx, None, models, tag=tag):
                 if len(d):
                     shifted = d.xyxy + np.array([x0, y0, x0, y0], np.float32)
                     lms = d.landmarks + np.array([x0, y0], np.float32) if d.landmarks is not None else None

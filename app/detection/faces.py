@@ -85,12 +85,13 @@ class CenterFace:
     """Face detector. ``detect`` takes BGR frames and returns Detections in frame coordinates."""
 
     def __init__(self, model_bytes: bytes, device: Device, threshold: float = 0.35, nms_iou: float = 0.3,
-                 long_side: int | None = None, threads: int | None = None):
+                 long_side: int | None = None, threads: int | None = None, prepared: bool = False):
+        """``prepared``: ``model_bytes`` already went through :func:`prepare_centerface` (the int8 graph)."""
         self.device = device
         self.threshold = threshold
         self.nms_iou = nms_iou
         self.long_side = long_side
-        self.session = make_session(prepare_centerface(model_bytes), device, threads)
+        self.session = make_session(model_bytes if prepared else prepare_centerface(model_bytes), device, threads)
 
     def run(self, blob: np.ndarray):
         return self.session.run(list(OUTPUTS), {INPUT: blob})

@@ -18,16 +18,20 @@ class UprightDetector:
         self.detector = detector
         self.rotation = rotation
 
-    def detect(self, frames: list[np.ndarray], frame_indices=None, low: bool = False):
+    def detect(self, frames: list[np.ndarray], frame_indices=None, low: bool = False, **kw):
         if not frames or not quarter_turns(self.rotation):
-            return self.detector.detect(frames, frame_indices, low=low)
+            return self.detector.detect(frames, frame_indices, low=low, **kw)
         h, w = frames[0].shape[:2]
-        found = self.detector.detect([upright(f, self.rotation) for f in frames], frame_indices, low=low)
+        found = self.detector.detect([upright(f, self.rotation) for f in frames], frame_indices, low=low, **kw)
         if not len(found):
             return found
         lms = found.landmarks
         return replace(found, xyxy=boxes_to_coded(found.xyxy, self.rotation, w, h),
                        landmarks=None if lms is None else points_to_coded(lms, self.rotation, w, h))
+
+    @property
+    def supports_rois(self) -> bool:  # windows are given in coded pixels: only without a rotation
+        return not quarter_turns(self.rotation) and bool(getattr(self.detector, "supports_rois", False))
 
     def __getattr__(self, name: str):
         return getattr(self.detector, name)

@@ -27,6 +27,7 @@ class AnalysisOptions:
     extend: bool = True  # follow each track visually past its detections
     refuse_damaged: bool = False  # a truncated video is refused before any detection (process, batch)
     preview_every: float | None = None  # seconds between provisional tracks in progress (the editor)
+    thorough: bool = False  # the reference detection on every frame instead of the scheduler (slower)
 
     def __post_init__(self) -> None:
         from app.errors import ObscuraError
@@ -81,12 +82,25 @@ def analysis_job(media: MediaFacts, detector, options: AnalysisOptions | None = 
     ``cancelled`` set and no tracks; nothing else was changed."""
     o = options or AnalysisOptions()
     yield note(f"obscura: {detector.describe()}")
+    from app.pipelines.schedule import Schedule
+
     result = yield from analyze(media, detector, cancel, stride=o.stride, frame_range=o.frame_range,
-                                extend=o.extend, refuse_damaged=o.refuse_damaged, preview_every=o.preview_every)
+                                extend=o.extend, refuse_damaged=o.refuse_damaged, preview_every=o.preview_every,
+                                schedule=Schedule.off() if o.thorough else Schedule())
     if not result.cancelled:
         yield note(analysis_line(result))
-    return AnalysisOutcome(result, DetectionFacts.of(detector), media, getattr(detector, "config", None),
-                           dict(result.by_class))
+    facts = DetectionFacts.of(detector)
+    if facts.config is not None and result.passes:
+        sched = Schedule.off() if o.thorough else Schedule()
+        fast = getattr(detector, "fast_precision", lambda: "fp32")()
+        facts.config["schedule"] = {
+            "mode": "thorough" if o.thorough else "fast", "description": sched.describe(),
+            "frames": dict(result.passes), "fast_pass_graphs": fast if result.passes.get("full", 0) < result.frames
+            else "fp32 (reference)",
+        }
+        if getattr(detector, "precision_note", ""):
+            facts.config["schedule"]["note"] = detector.precision_note
+    return AnalysisOutcome(result, facts, media, getattr(detector, "config", None), dict(result.by_class))
 
 
 def apply_analysis(project: Project, outcome: AnalysisOutcome,

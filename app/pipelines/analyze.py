@@ -35,6 +35,7 @@ from app.media.facts import MediaFacts, open_media
 from app.media.images import read_image
 from app.media.probe import require_complete
 from app.media.reader import VideoReader
+from app.pipelines.schedule import Planner, Schedule
 from app.tracking.build_tracks import (
     BuildParams,
     BuiltTrack,
@@ -79,6 +80,7 @@ class AnalyzeResult:
     raw: Detections | None = None  # every detection of the run (for benchmarks and the review queue)
     built: list = field(default_factory=list)  # the tracks found (BuiltTrack); see apply_tracks
     extension: ExtendStats | None = None  # the visual extension of track ends (None: not run)
+    passes: dict = field(default_factory=dict)  # frames per detector pass: full, fine, coarse, skipped
 
 
 class _Store:
@@ -110,6 +112,7 @@ def analyze(
     extend: bool = True,
     extend_params: ExtendParams | None = None,
     refuse_damaged: bool = False,
+    schedule: Schedule | None = None,
 ) -> Generator[Progress, None, AnalyzeResult]:
     """Detect and track faces and plates in ``media`` (its facts from one probe, or a path to probe);
     return the tracks in ``AnalyzeResult.built``. No project is read or changed: putting the tracks
@@ -120,6 +123,9 @@ def analyze(
 
     With ``preview_every`` (seconds), some progress events carry provisional tracks in
     ``partial`` (forward pass only), so an editor can show tracks as they are found.
+
+    ``schedule``: which frames get the detector's fine and coarse passes (``app.pipelines.schedule``;
+    default ``Schedule()``; ``Schedule.off()``: the reference pass on every analysed frame).
 
     ``refuse_damaged``: raise CorruptMedia before detecting anything when the video is truncated
     or damaged (``process`` and ``batch``, whose export would refuse it after the whole analysis).
@@ -158,21 +164,29 @@ def analyze(
         preview_params = BuildParams(seed_score=seeds, frame_count=media.frame_count,
                                      max_gap=max(stride + 1, int(round(float(fps) * GAP_FILL_S))))
         det_id_base = 0
+        planner = Planner(schedule or Schedule(), detector, info.width, info.height, start, end - 1)
         with VideoReader(path, info) as reader:
-            frames, idx = [], []
+            frames, idx, cur = [], [], "full"
             for fr in timed("decode (analysis)", reader.frames(start, end)):
                 if cancel.cancelled:
                     result.cancelled = True
                     break
                 if cut_detector.update(fr.to_bgr_scaled(64, 36)) and fr.index > start:
                     cuts.append(fr.index)
+                    planner.cut()
                 result.frames += 1
                 if (fr.index - start) % stride == 0 or fr.index == end - 1:
-                    with stage("decode (analysis)"):
-                        frames.append(fr.to_bgr())
-                    idx.append(fr.index)
-                if len(frames) == batch:
-                    det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base)
+                    kind = planner.pass_for(fr.index)
+                    if kind is not None:
+                        if frames and kind != cur:
+                            det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base, cur, planner)
+                            frames, idx = [], []
+                        cur = kind
+                        with stage("decode (analysis)"):
+                            frames.append(fr.to_bgr())
+                        idx.append(fr.index)
+                if len(frames) >= (1 if cur == "fine" else batch):
+                    det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base, cur, planner)
                     frames, idx = [], []
                 p = meter.progress(result.frames)
                 if p is not None:
@@ -181,7 +195,8 @@ def analyze(
                         p = replace(p, partial=_provisional(store, trackers, cuts, seeds, preview_params))
                     yield p
             if frames and not result.cancelled:
-                _detect_batch(detector, frames, idx, store, forward, det_id_base)
+                _detect_batch(detector, frames, idx, store, forward, det_id_base, cur, planner)
+        result.passes = dict(planner.counts)
         yield meter.progress(result.frames, force=True, message="cancelled" if result.cancelled else "done")
     result.cuts = cuts
     if result.cancelled:
@@ -245,8 +260,15 @@ class _Forward:
             tr.update(f, det.xyxy[s], det.score[s], [id_base + int(i) for i in s])
 
 
-def _detect_batch(detector, frames, idx, store: _Store, forward: _Forward | None, id_base: int) -> int:
-    det: Detections = detector.detect(frames, idx, low=forward is not None)
+def _detect_batch(detector, frames, idx, store: _Store, forward: _Forward | None, id_base: int,
+                  kind: str = "full", planner: Planner | None = None) -> int:
+    kw = {} if kind == "full" else {"pass_": kind}
+    rois = planner.rois_for(len(frames)) if planner is not None and kind == "coarse" else []
+    if rois:
+        kw["rois"] = rois
+    det: Detections = detector.detect(frames, idx, low=forward is not None, **kw)
+    if planner is not None:
+        planner.saw(kind, det)
     if len(det):
         det = det[np.lexsort((det.class_id, det.frame))]
     store.add(det, idx)
