@@ -173,9 +173,8 @@ def _add_leak_mode_args(g) -> None:
     from app.pipelines.leakcheck import DEFAULT_MODE, MODES, QUICK_CHECKS_PER_S
 
     g.add_argument("--leak-mode", choices=MODES, default=DEFAULT_MODE,
-                   help=f"quick: about {QUICK_CHECKS_PER_S:g} frames a second at the analysis's resolution; "
-                        f"thorough: every frame at 1.5x the analysis's resolution, several times slower "
-                        f"(default {DEFAULT_MODE})")
+                   help=f"quick: about {QUICK_CHECKS_PER_S:g} frames a second; thorough: every frame, about 5x "
+                        f"slower; both at 1.5x the analysis's resolution (default {DEFAULT_MODE})")
     g.add_argument("--leak-stride", type=int, default=None, metavar="K",
                    help="check every K-th frame only, overriding the mode's (1: every frame)")
 

@@ -115,14 +115,14 @@ def test_leak_config_is_finer_and_more_sensitive_than_the_analysis():
     assert scale4 == 1.0 and th4["face"]["input_long_side"] == 2880 and cfg4.face_long_side == 2880
 
 
-def test_quick_mode_runs_at_the_analysis_resolution_about_5_frames_a_second():
+def test_quick_mode_checks_about_5_frames_a_second_at_the_same_resolution():
     from app.errors import ObscuraError
     from app.jobs.delivery import LeakOptions
     from app.pipelines.leakcheck import check_mode
 
     analysis = DetectorConfig()
     cfg, scale, th = leak_config(analysis, 1280, 720, "quick")
-    assert scale == 1.0 and th["face"]["input_long_side"] == th["face"]["analysis_input_long_side"] == 1280
+    assert scale == pytest.approx(1.5) and th == leak_config(analysis, 1280, 720, "thorough")[2]
     assert th["face"]["score"] == pytest.approx(0.6 * th["face"]["analysis_score"])  # thresholds as thorough
     assert [mode_stride("quick", f) for f in (Fraction(30000, 1001), 25, 12.5, 10, 2)] == [6, 5, 2, 2, 1]
     assert mode_stride("thorough", 30) == 1 and mode_stride(None, 30) == 6  # quick is the default
@@ -206,7 +206,7 @@ def test_quick_mode_checks_fewer_frames_and_still_finds_a_visible_face(short):
     one failing leak event over the whole clip; with an offset, in the project's numbering."""
     clip, truth, _good, _leaky = short
     quick = run(leak_check(str(clip), Project()))
-    assert quick.mode == "quick" and quick.stride == 6 and quick.resolution_factor == 1.0
+    assert quick.mode == "quick" and quick.stride == 6 and quick.resolution_factor == 1.5
     assert quick.checked == [0, 6, 12, 18, 23] and quick.frames_checked == 5 < FRAMES
     (ev,) = [e for e in quick.leaks if e.cls == "face"]
     assert (ev.first_frame, ev.last_frame) == (0, FRAMES - 1) and ev.hits == 5 and ev.max_score > DEFAULT_GATE
@@ -216,14 +216,12 @@ def test_quick_mode_checks_fewer_frames_and_still_finds_a_visible_face(short):
     assert s["mode"] == "quick" and s["stride"] == 6 and s["frames_checked"] == 5
     assert s["checked_frames"] == {"rule": "every 6th frame from frame 0, and the last", "first": 0, "last": 23,
                                    "frames": [0, 6, 12, 18, 23]}
-    th = s["thresholds"]["face"]
-    assert th["input_long_side"] == th["analysis_input_long_side"]
     # a range export starting at project frame 100: the same frames, numbered as the project's
     off = run(leak_check(str(clip), Project(), frame_offset=100))
     assert off.checked == [100, 106, 112, 118, 123]
     (ev2,) = [e for e in off.leaks if e.cls == "face"]
     assert (ev2.first_frame, ev2.last_frame, ev2.start_s) == (100, 100 + FRAMES - 1, 0.0)
-    # thorough: every frame
+    # thorough (with an explicit stride: it overrides the mode's)
     thorough = run(leak_check(str(clip), Project(), mode="thorough", stride=2))
     assert thorough.mode == "thorough" and thorough.resolution_factor == 1.5 and thorough.frames_checked == 13
 

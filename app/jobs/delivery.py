@@ -36,8 +36,8 @@ LEAKS_FOUND_EXIT = 8  # the leak check found more events at or above the gate th
 class LeakOptions:
     """How the leak check runs: every adapter (CLI, batch, the service, the editor) fills these.
 
-    ``mode``: "quick" (the default: about 5 frames a second at the analysis's resolution) or
-    "thorough" (every frame at 1.5x it); ``stride``, when set, overrides the mode's stride."""
+    ``mode``: "quick" (the default: about 5 frames a second) or "thorough" (every frame);
+    ``stride``, when set, overrides the mode's stride."""
 
     enabled: bool = False
     stride: int | None = None  # check every k-th frame (and the last); None: the mode's stride

@@ -35,8 +35,8 @@ class JobOptions(BaseModel):
                                                                  description="redaction style per class")
     leak_check: bool = Field(True, description="re-decode the output and look for what is still visible")
     leak_mode: Literal["quick", "thorough"] = Field(
-        "quick", description="leak check: quick (about 5 frames a second at the analysis's resolution) or "
-                             "thorough (every frame at 1.5x it)")
+        "quick", description="leak check: quick (about 5 frames a second) or thorough (every frame, "
+                             "about 5x slower)")
     leak_stride: int | None = Field(None, ge=1, le=1000,
                                     description="leak check: every K-th frame only (overrides the mode's)")
     preset: Preset = Field("medium", description="x264 preset of a video output")

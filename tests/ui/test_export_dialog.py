@@ -316,7 +316,7 @@ def test_the_leak_check_choice_reaches_the_export(qtbot, window, av_clip, tmp_pa
     qtbot.waitUntil(lambda: not window.exporter.running(), timeout=60000)
     leak = window.exporter.last_after.leak
     k = mode_stride("quick", FPS)
-    assert k == 6 and leak.mode == "quick" and leak.stride == k and leak.resolution_factor == 1.0
+    assert k == 6 and leak.mode == "quick" and leak.stride == k and leak.resolution_factor == 1.5
     assert leak.checked == [*range(0, 40, k), 39] and leak.frames_checked == len(leak.checked) < 40
     import json
 
