@@ -112,7 +112,8 @@ def delivery_options(args, detector_config=None, output: str | None = None):
     from app.jobs.delivery import DeliveryOptions, LeakOptions
 
     leak = LeakOptions(enabled=bool(args.leak_check), stride=args.leak_stride, gate=args.leak_threshold,
-                       max_events=args.leak_max_events, config=detector_config or _detector_config(args))
+                       max_events=args.leak_max_events, config=detector_config or _detector_config(args),
+                       **({"mode": args.leak_mode} if getattr(args, "leak_mode", None) else {}))
     leak.check()
     output = args.output if output is None else output
     rng = _frame_range(getattr(args, "range", None)) if getattr(args, "command", "") == "export" else None
@@ -169,6 +170,16 @@ def _finish_delivery(delivery, args) -> int:
     return delivery.exit_code
 
 
+def _add_leak_mode_args(g) -> None:
+    from app.pipelines.leakcheck import DEFAULT_MODE, MODES, QUICK_CHECKS_PER_S
+
+    g.add_argument("--leak-mode", choices=MODES, default=DEFAULT_MODE,
+                   help=f"quick: about {QUICK_CHECKS_PER_S:g} frames a second; thorough: every frame, about 5x "
+                        f"slower; both at 1.5x the analysis's resolution (default {DEFAULT_MODE})")
+    g.add_argument("--leak-stride", type=int, default=None, metavar="K",
+                   help="check every K-th frame only, overriding the mode's (1: every frame)")
+
+
 def _add_report_args(p: argparse.ArgumentParser, device: bool) -> None:
     from app.pipelines.leakcheck import DEFAULT_GATE
 
@@ -178,8 +189,8 @@ def _add_report_args(p: argparse.ArgumentParser, device: bool) -> None:
     r.add_argument("--operator", help="operator name for the report (default: the OS user name)")
     g = p.add_argument_group(
         "leak check",
-        f"re-decode the output and look for faces and plates outside the masks (1.5x the analysis's "
-        f"resolution, 0.6x its thresholds); exits with code {LEAKS_FOUND_EXIT} when it finds leaks",
+        f"re-decode the output and look for faces and plates outside the masks (0.6x the analysis's "
+        f"thresholds; see --leak-mode); exits with code {LEAKS_FOUND_EXIT} when it finds leaks",
     )
     g.add_argument("--leak-check", action="store_true", help="run the leak check on the output after export")
     g.add_argument("--leak-threshold", type=float, default=DEFAULT_GATE, metavar="SCORE",
@@ -187,8 +198,7 @@ def _add_report_args(p: argparse.ArgumentParser, device: bool) -> None:
                         "weaker ones are listed only)")
     g.add_argument("--leak-max-events", type=int, default=0, metavar="N",
                    help="allow up to N failing leak events before exiting non-zero (default 0)")
-    g.add_argument("--leak-stride", type=int, default=1, metavar="K",
-                   help="check every K-th frame only (faster, less thorough; default 1: every frame)")
+    _add_leak_mode_args(g)
     if device:
         g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                        help="where the leak check's models run (auto: CUDA if it really works, else CPU)")
@@ -567,8 +577,7 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
                    help=f"a leak event scoring this or more fails the file (default {DEFAULT_GATE:g})")
     g.add_argument("--leak-max-events", type=int, default=0, metavar="N",
                    help="allow up to N failing leak events per file (default 0)")
-    g.add_argument("--leak-stride", type=int, default=1, metavar="K",
-                   help="check every K-th frame only (default 1: every frame)")
+    _add_leak_mode_args(g)
     _add_detect_args(p)
     _add_encode_args(p)
 

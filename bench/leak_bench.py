@@ -1,12 +1,13 @@
 """Leak-check benchmark: how well the post-export leak check finds what the export left visible.
 
-    python bench/leak_bench.py [--only CLIP ...] [--stride K] [--control-stride K] [--no-control]
-                               [--device auto|cpu|cuda] [--clips DIR] [--json OUT]
+    python bench/leak_bench.py [--only CLIP ...] [--mode quick|thorough] [--stride K] [--control-stride K]
+                               [--no-control] [--device auto|cpu|cuda] [--clips DIR] [--json OUT]
 
 For each tracking benchmark clip (``bench/make_tracking_clips.py``; exact per-frame truth boxes):
 
 1. analyse it and export it with the product's defaults (``analyze`` + ``export``, H.264 CRF 18);
-2. run the leak check on the output (``leak_check`` with the analysis's detector config);
+2. run the leak check on the output (``leak_check`` with the analysis's detector config, in
+   ``--mode``: quick, the product's default, or thorough; ``--stride`` overrides the mode's);
 3. judge every leak hit against the truth. A truth object-frame **leaked** when less than 90 % of
    its box is covered by the masks (alpha > 0.5, as ``tracking_bench.py`` measures). A leak hit is
    - a **true leak** when it overlaps a leaked truth object of its class (IoU >= 0.3, or 50 % of
@@ -23,7 +24,12 @@ of video and false-alarm hits per minute.
 
 The **control** run checks the original, unredacted clip against an empty project: every truth
 object-frame is then a leak, which measures the check's recall on visible faces and plates (true
-leaks in a good export are too rare to measure it). ``--control-stride`` thins it for time.
+leaks in a good export are too rare to measure it). ``--control-stride`` thins it for time
+(default: the mode's stride in quick mode, 3 in thorough). The bar for the quick default: the
+control run still flags >= 87 % of the object-frames at score >= 0.5.
+
+Per clip, a last line compares the cost: analysis seconds, leak-check seconds (of the export),
+their ratio, for the mode that ran.
 """
 
 from __future__ import annotations
@@ -157,6 +163,8 @@ def judge(report, project: Project, truth: list[list[dict]], width: int, height:
 
 
 def _checked_frames(report) -> list[int]:
+    if getattr(report, "checked", None):
+        return list(report.checked)
     n, k = report.frame_count, max(1, report.stride)
     return [i for i in range(n) if i % k == 0 or i == n - 1][: report.frames_checked]
 
@@ -191,8 +199,10 @@ def bench_clip(entry: dict, folder: Path, args, detector) -> dict:
 
     seeds = seed_thresholds(detector.config)
     gates = {"all listed": 0.0, "seed": seeds, f">= {DEFAULT_GATE:g}": DEFAULT_GATE}
-    leak_det = leak_detector(detector.config, w, h)
-    report = run(leak_check(out, project, config=detector.config, stride=args.stride, detector=leak_det))
+    leak_det = leak_detector(detector.config, w, h, args.mode)
+    report = run(leak_check(out, project, config=detector.config, stride=args.stride, detector=leak_det,
+                            mode=args.mode))
+    res["mode"], res["stride"] = report.mode, report.stride
     res["thresholds"] = report.thresholds
     res["export_check"] = judge(report, project, truth, w, h, fps, gates)
     res["export_check"]["exempt_events"] = len(report.exempt)
@@ -201,7 +211,9 @@ def bench_clip(entry: dict, folder: Path, args, detector) -> dict:
     res["export_check"]["events"] = [e.describe() for e in report.leaks]
     if not args.no_control:
         empty = Project()
-        report = run(leak_check(clip, empty, config=detector.config, stride=args.control_stride, detector=leak_det))
+        cstride = args.control_stride if args.control_stride is not None else (None if args.mode == "quick" else 3)
+        report = run(leak_check(clip, empty, config=detector.config, stride=cstride, detector=leak_det,
+                                mode=args.mode))
         res["control"] = judge(report, empty, truth, w, h, fps, gates)
     return res
 
@@ -228,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", type=Path, default=None, help=f"clip folder (default {mk.default_out()})")
     ap.add_argument("--only", nargs="*", help="only these clips")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--stride", type=int, default=1, help="leak check of the export: every k-th frame")
-    ap.add_argument("--control-stride", type=int, default=3, help="control run (unredacted clip): every k-th frame")
+    ap.add_argument("--mode", choices=["quick", "thorough"], default="quick", help="the leak check's mode")
+    ap.add_argument("--stride", type=int, default=None, help="leak check of the export: every k-th frame "
+                    "(default: the mode's)")
+    ap.add_argument("--control-stride", type=int, default=None, help="control run (unredacted clip): every k-th "
+                    "frame (default: the mode's in quick mode, 3 in thorough)")
     ap.add_argument("--no-control", action="store_true", help="skip the control run")
     ap.add_argument("--out", default=None, help="folder for the exported clips (default: beside the clips)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -248,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         index = [c for c in index if c["name"] in args.only]
     detector = Detector(DetectorConfig(device=args.device))
-    print(detector.describe(), f"({os.cpu_count()} CPUs); leak check stride {args.stride}, control stride "
-          f"{'-' if args.no_control else args.control_stride}")
+    print(detector.describe(), f"({os.cpu_count()} CPUs); leak check mode {args.mode}, stride "
+          f"{args.stride or 'of the mode'}, control stride "
+          f"{'-' if args.no_control else args.control_stride or ('of the mode' if args.mode == 'quick' else 3)}")
     results = []
     for entry in index:
         t0 = time.perf_counter()
@@ -280,6 +296,19 @@ def main(argv: list[str] | None = None) -> int:
             for x in r["export_check"]["leaked"]:
                 print(f"    leaked: frame {x['frame']} obj {x['obj']} {x['cls']} box {x['box']} covered {x['covered']:.2f} "
                       f"visible {x['vis']:.2f}{' occluded' if x['occluded'] else ''}; leak hits on it: {x['hit_scores']}")
+    print()
+    print(f"cost of the {args.mode} leak check against the analysis (same clip, same detector device):")
+    for r in results:
+        a, lc = r["analysis_s"], r["export_check"]["seconds"]
+        ctl = r.get("control")
+        sens = ""
+        if ctl:
+            g = ctl["gates"][f">= {0.5:g}"]
+            n = ctl["leaked_object_frames"]
+            sens = (f"; control flagged {g['flagged_leaked_object_frames']}/{n} object-frames at score >= 0.5 "
+                    f"({100.0 * g['flagged_leaked_object_frames'] / n:.1f} %)" if n else "")
+        print(f"  {r['clip']}: mode {r['mode']} (stride {r['stride']}), analysis {a:.1f} s, leak check {lc:.1f} s, "
+              f"ratio {lc / a if a else float('nan'):.2f}{sens}")
     print(f"bench took {time.perf_counter() - t_start:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -95,7 +95,9 @@ def test_a_range_delivery_numbers_leak_events_in_project_frames(short, tmp_path)
     bx1, by1, bx2, by2 = faces[0].boxes[peak]
     assert bx1 < x2 and x1 < bx2 and by1 < y2 and y1 < by2  # the event's box is on the face at that frame
     report = json.loads(Path(delivery.report_paths[0]).read_text())
-    assert report["export"]["frame_range"]["start"] == 12 and report["leak_check"]["frames_checked"] == 8
+    assert report["export"]["frame_range"]["start"] == 12 and report["leak_check"]["frames_checked"] == 3
+    # the quick default: every 6th frame of the 29.97 fps output and its last, in the project's numbers
+    assert report["leak_check"]["mode"] == "quick" and report["leak_check"]["checked_frames"]["frames"] == [12, 18, 19]
     assert report["detection"]["ran"] is False  # the tracks came from elsewhere: no detection in this run
 
 

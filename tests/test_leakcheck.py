@@ -31,6 +31,7 @@ from app.pipelines.leakcheck import (
     group_events,
     leak_check,
     leak_config,
+    mode_stride,
 )
 from app.project_io import save_project
 
@@ -114,6 +115,24 @@ def test_leak_config_is_finer_and_more_sensitive_than_the_analysis():
     assert scale4 == 1.0 and th4["face"]["input_long_side"] == 2880 and cfg4.face_long_side == 2880
 
 
+def test_quick_mode_checks_about_5_frames_a_second_at_the_same_resolution():
+    from app.errors import ObscuraError
+    from app.jobs.delivery import LeakOptions
+    from app.pipelines.leakcheck import check_mode
+
+    analysis = DetectorConfig()
+    cfg, scale, th = leak_config(analysis, 1280, 720, "quick")
+    assert scale == pytest.approx(1.5) and th == leak_config(analysis, 1280, 720, "thorough")[2]
+    assert th["face"]["score"] == pytest.approx(0.6 * th["face"]["analysis_score"])  # thresholds as thorough
+    assert [mode_stride("quick", f) for f in (Fraction(30000, 1001), 25, 12.5, 10, 2)] == [6, 5, 2, 2, 1]
+    assert mode_stride("thorough", 30) == 1 and mode_stride(None, 30) == 6  # quick is the default
+    with pytest.raises(ObscuraError, match="leak check mode must be one of quick, thorough"):
+        check_mode("fast")
+    with pytest.raises(ObscuraError):
+        LeakOptions(mode="fast").check()
+    assert LeakOptions().mode == "quick" and LeakOptions().stride is None
+
+
 def test_group_events_links_hits_of_one_object():
     def hit(f, x, kind="leak", cls="face", score=0.6):
         return LeakHit(f, f / 30, f"00:00:00:{f:02d}", cls, score, (x, 10.0, x + 40, 60.0), kind, 0.0)
@@ -139,7 +158,7 @@ def test_exempt_face_is_reported_as_exempt_not_as_a_leak(short):
     clip, truth, _good, leaky = short
     project = short_project(clip, truth)
     project.track("face-0001").enabled = False  # "keep this person visible"
-    report = run(leak_check(str(leaky), project, stride=STRIDE))
+    report = run(leak_check(str(leaky), project, stride=STRIDE, mode="thorough"))
     assert report.frames_checked == 7 and report.frame_count == FRAMES and not report.cancelled
     assert not [e for e in report.leaks if e.cls == "face"], [e.describe() for e in report.leaks]
     (ex,) = [e for e in report.exempt if e.cls == "face"]
@@ -178,6 +197,33 @@ def test_photo_leak_check(tmp_path):
     best = max(faces, key=lambda h: h.score)
     assert box_iou(np.array([best.box]), np.array([_face_truth([truth], 0)]))[0, 0] > 0.4
     assert best.frame == 0 and best.time_s == 0.0 and not bad.passed()
+
+
+@pytest.mark.slow
+def test_quick_mode_checks_fewer_frames_and_still_finds_a_visible_face(short):
+    """The unredacted clip against an empty project: the quick default checks every 6th frame of
+    this 29.97 fps clip (and the last), at the analysis's resolution, and still reports the face as
+    one failing leak event over the whole clip; with an offset, in the project's numbering."""
+    clip, truth, _good, _leaky = short
+    quick = run(leak_check(str(clip), Project()))
+    assert quick.mode == "quick" and quick.stride == 6 and quick.resolution_factor == 1.5
+    assert quick.checked == [0, 6, 12, 18, 23] and quick.frames_checked == 5 < FRAMES
+    (ev,) = [e for e in quick.leaks if e.cls == "face"]
+    assert (ev.first_frame, ev.last_frame) == (0, FRAMES - 1) and ev.hits == 5 and ev.max_score > DEFAULT_GATE
+    assert box_iou(np.array([ev.box]), np.array([_face_truth(truth, ev.peak_frame)]))[0, 0] > 0.4
+    assert not quick.passed()
+    s = quick.summary()
+    assert s["mode"] == "quick" and s["stride"] == 6 and s["frames_checked"] == 5
+    assert s["checked_frames"] == {"rule": "every 6th frame from frame 0, and the last", "first": 0, "last": 23,
+                                   "frames": [0, 6, 12, 18, 23]}
+    # a range export starting at project frame 100: the same frames, numbered as the project's
+    off = run(leak_check(str(clip), Project(), frame_offset=100))
+    assert off.checked == [100, 106, 112, 118, 123]
+    (ev2,) = [e for e in off.leaks if e.cls == "face"]
+    assert (ev2.first_frame, ev2.last_frame, ev2.start_s) == (100, 100 + FRAMES - 1, 0.0)
+    # thorough (with an explicit stride: it overrides the mode's)
+    thorough = run(leak_check(str(clip), Project(), mode="thorough", stride=2))
+    assert thorough.mode == "thorough" and thorough.resolution_factor == 1.5 and thorough.frames_checked == 13
 
 
 def test_cancel_leaves_a_cancelled_report_that_does_not_pass(short):
@@ -225,6 +271,21 @@ def test_cli_leak_check_exit_codes_and_report(short, tmp_path):
     assert (ev["first_frame"], ev["last_frame"]) == (0, FRAMES - 1) and ev["hits"] == 7
     assert ev["max_score"] > DEFAULT_GATE
     assert box_iou(np.array([ev["box"]]), np.array([_face_truth(truth, ev["peak_frame"])]))[0, 0] > 0.4
+
+    # the default mode is quick (every 6th frame here); --leak-mode thorough checks every frame,
+    # and --leak-stride still overrides the mode's stride
+    r = obscura("export", bad_proj, "-o", tmp_path / "quick.mp4", "--leak-check", "--device", "cpu",
+                "--preset", "ultrafast")
+    assert r.returncode == 8 and "leak check (quick: every 6 frames)" in r.stderr, r.stderr
+    lc = json.loads(Path(f"{tmp_path / 'quick.mp4'}.report.json").read_text())["leak_check"]
+    assert (lc["mode"], lc["stride"], lc["frames_checked"]) == ("quick", 6, 5)
+    r = obscura("export", bad_proj, "-o", tmp_path / "th.mp4", "--leak-check", "--leak-mode", "thorough",
+                "--leak-stride", 12, "--device", "cpu", "--preset", "ultrafast")
+    assert r.returncode == 8, r.stderr
+    lc = json.loads(Path(f"{tmp_path / 'th.mp4'}.report.json").read_text())["leak_check"]
+    assert (lc["mode"], lc["stride"], lc["frames_checked"], lc["resolution_factor"]) == ("thorough", 12, 3, 1.5)
+    r = obscura("export", bad_proj, "-o", tmp_path / "x.mp4", "--leak-check", "--leak-mode", "fast")
+    assert r.returncode == 2 and "invalid choice: 'fast'" in r.stderr and "Traceback" not in r.stderr
 
     # a threshold above every score, or enough allowed events, lets it pass
     r = obscura("export", bad_proj, "-o", tmp_path / "again.mp4", "--leak-check", "--leak-stride", 12,

@@ -27,21 +27,28 @@ from app.jobs.analysis import DetectionFacts
 from app.jobs.text import export_line, leak_line, note, report_line
 from app.media.facts import MediaFacts
 from app.pipelines.export import ExportResult, check_frame_range, export
-from app.pipelines.leakcheck import DEFAULT_GATE, LeakReport
+from app.pipelines.leakcheck import DEFAULT_GATE, DEFAULT_MODE, LeakReport, check_mode
 
 LEAKS_FOUND_EXIT = 8  # the leak check found more events at or above the gate than allowed
 
 
 @dataclass(frozen=True)
 class LeakOptions:
+    """How the leak check runs: every adapter (CLI, batch, the service, the editor) fills these.
+
+    ``mode``: "quick" (the default: about 5 frames a second) or "thorough" (every frame);
+    ``stride``, when set, overrides the mode's stride."""
+
     enabled: bool = False
-    stride: int = 1  # check every k-th frame (and the last)
+    stride: int | None = None  # check every k-th frame (and the last); None: the mode's stride
     gate: float = DEFAULT_GATE  # an event whose best score reaches this fails the check
     max_events: int = 0  # failing events allowed
     config: object = None  # the analysis's DetectorConfig (the check runs above it); None: defaults
+    mode: str = DEFAULT_MODE  # "quick" or "thorough" (app.pipelines.leakcheck.MODES)
 
     def check(self) -> None:
-        if int(self.stride) < 1 or int(self.max_events) < 0:
+        check_mode(self.mode)
+        if (self.stride is not None and int(self.stride) < 1) or int(self.max_events) < 0:
             raise ObscuraError("the leak check's stride must be 1 or more and its allowed events 0 or more")
 
 
@@ -137,7 +144,7 @@ def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
 
         try:
             out.leak = yield from leak_check(options.output, project, config=lo.config, stride=lo.stride,
-                                             cancel=cancel, frame_offset=out.frame_offset)
+                                             cancel=cancel, frame_offset=out.frame_offset, mode=lo.mode)
         except ObscuraError as e:  # e.g. a model missing: the report is still written, and says so
             notes.append(f"leak check failed: {e}")
         if out.leak is not None:

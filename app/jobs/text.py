@@ -30,7 +30,12 @@ def export_line(output: str, result) -> str:
 
 def leak_line(leak, gate: float) -> str:
     failing = leak.failing(gate)
-    return (f"leak check: {len(leak.leaks)} leak events ({len(failing)} with score >= {gate:g}), "
+    how = getattr(leak, "mode", "")
+    if how and leak.stride > 1:
+        how = f" ({how}: every {leak.stride} frames)"
+    elif how:
+        how = f" ({how})"
+    return (f"leak check{how}: {len(leak.leaks)} leak events ({len(failing)} with score >= {gate:g}), "
             f"{len(leak.exempt)} exempt, {len(leak.rejected)} on rejected tracks; {leak.frames_checked} of "
             f"{leak.frame_count} frames checked in {leak.seconds:.1f} s on {leak.device}")
 

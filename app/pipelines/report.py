@@ -456,6 +456,11 @@ def render_html(r: dict) -> str:
         else:
             add(f'<div class="verdict bad">Leak check FAILED: {gate["failing_events"]} leak event(s) at or above '
                 f'score {_e(gate["score"])} (allowed: {_e(gate["max_failing"])}). Review them below.</div>')
+        if leak.get("mode"):
+            checked = leak.get("checked_frames") or {}
+            add(f'<p class="sub">Leak check mode: {_e(leak["mode"])}, {_e(leak["frames_checked"])} of '
+                f'{_e(leak["frame_count"])} frames checked ({_e(checked.get("rule", ""))}), at '
+                f'{_e(leak.get("resolution_factor"))}x the analysis\'s resolution.</p>')
     else:
         add('<div class="verdict warn">No leak check was run on this output.</div>')
 

@@ -189,7 +189,7 @@ def create_app(store: JobStore, token: str | None = None, max_upload_mb: float =
                                                                 "(.jpg .jpeg .png)")],
                    options: Annotated[str | None, Form(description="JSON object, see the JobOptions schema: "
                                                                    "classes, styles per class, leak_check, "
-                                                                   "leak_stride, preset")] = None):
+                                                                   "leak_mode, leak_stride, preset")] = None):
         try:
             opts = parse_options(options)
             job = store.create(file.filename, file.file, opts, max_bytes)

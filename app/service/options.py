@@ -4,7 +4,7 @@ A plain JSON object; every field is optional and unknown fields are refused::
 
     {"classes": ["face", "plate"],
      "styles": {"face": {"method": "pixelate", "strength": 90, "margin": 25}},
-     "leak_check": true, "leak_stride": 1, "preset": "medium"}
+     "leak_check": true, "leak_mode": "quick", "preset": "medium"}
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ class JobOptions(BaseModel):
     styles: dict[Literal["face", "plate"], StyleOptions] = Field(default_factory=dict,
                                                                  description="redaction style per class")
     leak_check: bool = Field(True, description="re-decode the output and look for what is still visible")
-    leak_stride: int = Field(1, ge=1, le=1000, description="leak check: every K-th frame only")
+    leak_mode: Literal["quick", "thorough"] = Field(
+        "quick", description="leak check: quick (about 5 frames a second) or thorough (every frame, "
+                             "about 5x slower)")
+    leak_stride: int | None = Field(None, ge=1, le=1000,
+                                    description="leak check: every K-th frame only (overrides the mode's)")
     preset: Preset = Field("medium", description="x264 preset of a video output")
 
 

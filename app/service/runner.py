@@ -66,7 +66,8 @@ def run_job(input_path: str, output_path: str, options: JobOptions, cancel: Canc
     config = DetectorConfig(device="auto", faces="face" in options.classes, plates="plate" in options.classes)
     delivery = DeliveryOptions(
         output=output_path, settings=None if media.is_image else EncodeSettings(preset=options.preset),
-        leak=LeakOptions(enabled=options.leak_check, stride=options.leak_stride, config=config),
+        leak=LeakOptions(enabled=options.leak_check, stride=options.leak_stride, config=config,
+                          mode=options.leak_mode),
         report=True, operator=_operator())
     styles = {cls: changes for cls, s in options.styles.items() if (changes := s.model_dump(exclude_none=True))}
     detector = Detector(config)

@@ -80,16 +80,17 @@ class ExportController(QObject):
             return False
         # the dialog already asked about replacing an existing file
         return self.start(opts.output, confirm=False, settings=opts.settings, frame_range=opts.frame_range,
-                          leak_check=opts.leak_check, report=opts.report)
+                          leak_check=opts.leak_check, report=opts.report, leak_mode=opts.leak_mode)
 
     # -- running ---------------------------------------------------------------------------------
     def start(self, output: str, confirm: bool = True, settings=None, frame_range: tuple[int, int] | None = None,
-              leak_check: bool = False, report: bool = False) -> bool:
+              leak_check: bool = False, report: bool = False, leak_mode: str | None = None) -> bool:
         """Export to ``output`` (asks about unreviewed tracks and overwriting when ``confirm``).
 
         ``settings``: :class:`app.media.writer.EncodeSettings` (default: H.264 CRF 18, audio copied);
         ``frame_range``: (first, last) frames, None for the whole video; ``leak_check`` and
-        ``report``: the steps to run once the file is written (the delivery job runs them)."""
+        ``report``: the steps to run once the file is written (the delivery job runs them);
+        ``leak_mode``: "quick" (None: the default) or "thorough"."""
         from app.jobs.delivery import DeliveryOptions, LeakOptions, delivery_job, preflight
         from app.media.facts import of_video
 
@@ -110,7 +111,9 @@ class ExportController(QObject):
         if config is None and hasattr(self.win, "inspector"):
             config = self.win.inspector.detector_config()
         options = DeliveryOptions(output=output, settings=settings, frame_range=frame_range,
-                                  leak=LeakOptions(enabled=bool(leak_check), config=config), report=bool(report),
+                                  leak=LeakOptions(enabled=bool(leak_check), config=config,
+                                                   **({"mode": leak_mode} if leak_mode else {})),
+                                  report=bool(report),
                                   operator=getattr(self.doc, "operator", ""), started=datetime.now(UTC))
         try:
             preflight(media, options)

@@ -103,7 +103,7 @@ def open_dialog(window):
 def fast(dlg, out: str) -> None:
     dlg.path_edit.setText(out)
     dlg.preset_combo.setCurrentText("ultrafast")
-    dlg.leak_box.setChecked(False)
+    dlg.set_leak_mode(None)
     dlg.report_box.setChecked(False)
 
 
@@ -119,7 +119,7 @@ def test_dialog_defaults_follow_the_input(qtbot, window, av_clip):
     assert dlg.path_edit.text().endswith("clip.redacted.mp4")
     s = dlg.settings()
     assert (s.codec, s.crf, s.preset, s.audio) == ("h264", 18, "medium", "copy")
-    assert dlg.leak_box.isChecked() and dlg.report_box.isChecked()
+    assert dlg.leak_mode() == "quick" and dlg.report_box.isChecked()
     assert dlg.range_whole.isChecked() and not dlg.range_marked.isEnabled()
     assert dlg.frame_range() is None
     assert dlg.mute_note.text() == "Audio packets are copied unchanged."
@@ -241,7 +241,7 @@ def test_cancel_halfway_leaves_no_output_file(qtbot, window, long_clip, tmp_path
     folder.mkdir()
     out = folder / "cancelled.mp4"
     dlg.path_edit.setText(str(out))
-    dlg.leak_box.setChecked(False)
+    dlg.set_leak_mode(None)
     dlg.report_box.setChecked(False)
     qtbot.mouseClick(dlg.export_button, LEFT)
     bar = window.exporter.progress
@@ -277,19 +277,53 @@ def test_after_export_runs_the_leak_check_on_the_range_and_writes_the_report(qtb
     dlg.path_edit.setText(str(tmp_path / "r.mp4"))
     dlg.preset_combo.setCurrentText("ultrafast")
     dlg.range_marked.setChecked(True)
-    assert dlg.leak_box.isChecked() and dlg.report_box.isChecked()
+    assert dlg.leak_mode() == "quick" and dlg.report_box.isChecked()
+    dlg.leak_combo.setCurrentIndex(dlg.leak_combo.findData("thorough"))  # every frame: the operator's choice
     qtbot.mouseClick(dlg.export_button, LEFT)
     qtbot.waitUntil(lambda: not window.exporter.running(), timeout=60000)
     after = window.exporter.last_after  # the real leak check and the real audit report ran
     assert after is not None and after.report_paths[0].endswith("r.mp4.report.json") and len(reports) == 1
     assert after.leak is reports[0] and after.leak.frames_checked == 10 and not after.leak.cancelled
-    assert after.leak.output == "r.mp4"
+    assert after.leak.output == "r.mp4" and after.leak.mode == "thorough" and after.leak.stride == 1
+    assert after.leak.checked == list(range(10, 20))  # the project's frames
     with open(after.report_paths[0], encoding="utf-8") as f:
         rep = json.load(f)
     validate_report(rep)
     assert "leak" in json.dumps(rep).lower() and "face-0001" in json.dumps(rep)
     assert "leak check:" in window.statusBar().currentMessage()
     assert window.leak_panel.report is after.leak  # the Leak check list shows it
+
+
+def test_the_leak_check_choice_reaches_the_export(qtbot, window, av_clip, tmp_path):
+    """Off / Quick / Thorough in the dialog: the options say it, and the quick default checks every
+    6th frame of this 29.97 fps clip (and the last) in the project's numbering."""
+    from app.pipelines.leakcheck import mode_stride
+
+    open_clip(qtbot, window, av_clip)
+    dlg = open_dialog(window)
+    texts = [dlg.leak_combo.itemText(i) for i in range(dlg.leak_combo.count())]
+    assert texts[0] == "Off" and texts[1].startswith("Quick") and texts[2].startswith("Thorough")
+    assert (dlg.options().leak_check, dlg.options().leak_mode) == (True, "quick")
+    dlg.leak_combo.setCurrentIndex(dlg.leak_combo.findData("thorough"))
+    assert (dlg.options().leak_check, dlg.options().leak_mode) == (True, "thorough")
+    dlg.leak_combo.setCurrentIndex(dlg.leak_combo.findData(None))
+    assert dlg.options().leak_check is False
+    dlg.leak_combo.setCurrentIndex(dlg.leak_combo.findData("quick"))
+    dlg.path_edit.setText(str(tmp_path / "q.mp4"))
+    dlg.preset_combo.setCurrentText("ultrafast")
+    dlg.report_box.setChecked(True)
+    qtbot.mouseClick(dlg.export_button, LEFT)
+    qtbot.waitUntil(lambda: not window.exporter.running(), timeout=60000)
+    leak = window.exporter.last_after.leak
+    k = mode_stride("quick", FPS)
+    assert k == 6 and leak.mode == "quick" and leak.stride == k and leak.resolution_factor == 1.5
+    assert leak.checked == [*range(0, 40, k), 39] and leak.frames_checked == len(leak.checked) < 40
+    import json
+
+    with open(window.exporter.last_after.report_paths[0], encoding="utf-8") as f:
+        lc = json.load(f)["leak_check"]
+    assert lc["mode"] == "quick" and lc["checked_frames"]["frames"] == leak.checked
+    assert lc["checked_frames"]["rule"] == "every 6th frame from frame 0, and the last"
 
 
 # -- the audio-mute lane ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def _export(qtbot, window, out, leak=True, report=True, marked=False):
     dlg.path_edit.setText(str(out))
     dlg.preset_combo.setCurrentText("ultrafast")
     dlg.range_marked.setChecked(marked)
-    dlg.leak_box.setChecked(leak)
+    dlg.set_leak_mode(leak if isinstance(leak, str) else "quick" if leak else None)
     dlg.report_box.setChecked(report)
     qtbot.mouseClick(dlg.export_button, LEFT)
     qtbot.waitUntil(lambda: not window.exporter.running(), timeout=180000)
