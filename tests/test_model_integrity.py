@@ -374,13 +374,19 @@ def test_every_model_loader_goes_through_the_check():
                 arg = ast.unparse(first) if first is not None else ""
                 where[name].append(f"{rel}:{arg}")
     assert {w.split(":")[0] for w in where["InferenceSession"]} == {"app/detection/sessions.py"}
-    assert sorted(where["make_session"]) == ["app/detection/faces.py:prepare_centerface(model_bytes)",
-                                             "app/detection/yolo.py:model"]
+    assert sorted(where["make_session"]) == [
+        "app/detection/faces.py:model_bytes if prepared else prepare_centerface(model_bytes)",
+        "app/detection/yolo.py:model"]
+    # the int8 graphs of the fast passes: built in memory from the verified float bytes, nothing else
+    det_src = (APP / "detection" / "detector.py").read_text()
+    assert det_src.count("q = quantize.int8_bytes(s, models.verified_bytes(s))") == 2
     for name in ("CenterFace", "YoloDetector", "cls"):
         for w in where[name]:
             rel, arg = w.split(":", 1)
             if name == "cls" and rel != "app/detection/yolo.py":
                 continue
+            if rel == "app/detection/detector.py" and arg == "q":
+                continue  # the int8 graph of verified_bytes (checked above)
             assert "verified_bytes(" in arg, f"{name}(...) in {rel} is built from {arg!r}, not verified_bytes"
     assert where["CenterFace"] and any(w.startswith("app/detection/yolo.py") for w in where["cls"])
     readers = [f"{p.relative_to(ROOT)}" for p in APP.rglob("*.py")

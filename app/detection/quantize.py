@@ -7,10 +7,9 @@ ranges in ``models/calibration/ID.json`` (ONNX Runtime's calibration-cache forma
 ``bench/calibrate_int8.py`` from real photos; numbers, no weights, no pixels). So no photo is
 needed on the user's machine, and the same inputs give the same graph.
 
-The result is cached in the models folder as ``ID.int8.onnx`` with a record of its sha256 and of
-what it was built from (the float model's sha256, the ranges' sha256, the ONNX Runtime version);
-a record that does not match, or a file whose hash does not, is rebuilt (a second or two), never
-trusted. Without a ranges file, or when quantising fails, the float graph runs and
+The graph is built in memory at each start (a second or two) and never read back from disk: a
+cached file beside its own hash record could be swapped together with the record, so only the
+hash-checked float model is trusted. Without a ranges file, or when quantising fails, the float graph runs and
 :func:`int8_bytes` returns None with the reason in :data:`last_note`.
 
 On this 2-core AVX-512 VNNI CPU (bench/pipeline_bench.py): CenterFace at 1920x1088 runs about
@@ -19,8 +18,6 @@ On this 2-core AVX-512 VNNI CPU (bench/pipeline_bench.py): CenterFace at 1920x10
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -55,49 +52,22 @@ def float_graph(spec, data: bytes):
     return model
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
-def _record(spec, source_sha: str, calib_sha: str) -> dict:
-    import onnxruntime as ort
-
-    return {"source_sha256": source_sha, "calibration_sha256": calib_sha, "onnxruntime": ort.__version__,
-            "format": "QDQ u8/s8 per-channel", "model": spec.id}
 
 
 def int8_bytes(spec, data: bytes) -> bytes | None:
     """The int8 graph of ``spec`` (whose verified float bytes are ``data``), built or from the cache."""
-    from app.assets import models_dir
 
     calib = calibration_path(spec.id)
     if calib is None:
         last_note[spec.id] = "no calibration ranges for it: the float graph runs"
         return None
-    calib_bytes = calib.read_bytes()
-    want = _record(spec, _sha(data), _sha(calib_bytes))
-    folder = models_dir()
-    path, rec_path = folder / f"{spec.id}.int8.onnx", folder / f"{spec.id}.int8.onnx.json"
     try:
-        if not path.is_symlink() and path.is_file() and not rec_path.is_symlink() and rec_path.is_file():
-            rec = json.loads(rec_path.read_text())
-            out = path.read_bytes()
-            if {k: rec.get(k) for k in want} == want and rec.get("sha256") == _sha(out):
-                return out
-    except (OSError, ValueError):
-        pass
-    try:
-        out = _build(spec, data, calib)
+        return _build(spec, data, calib)
     except Exception as e:  # noqa: BLE001 - any failure: the float graph is the safe fallback
         last_note[spec.id] = f"int8 graph could not be built ({type(e).__name__}): the float graph runs"
         return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, out)
-        _atomic_write(rec_path, json.dumps({**want, "sha256": _sha(out)}, indent=2).encode())
-    except OSError:
-        pass  # a read-only models folder: built again next time
-    return out
 
 
 def _build(spec, data: bytes, calib: Path) -> bytes:
@@ -126,11 +96,3 @@ def _excluded(spec, model) -> list[str]:
     last_conv = max((i for i, n in enumerate(nodes) if n.op_type == "Conv"), default=-1)
     return [n.name for n in nodes[last_conv + 1 :] if n.name]
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
