@@ -57,7 +57,7 @@ def float_graph(spec, data: bytes):
 
 
 def int8_bytes(spec, data: bytes) -> bytes | None:
-    """The int8 graph of ``spec`` (whose verified float bytes are ``data``), built or from the cache."""
+    """The int8 graph of ``spec`` (whose verified float bytes are ``data``), built in memory."""
 
     calib = calibration_path(spec.id)
     if calib is None:
