@@ -84,14 +84,14 @@ def analysis_job(media: MediaFacts, detector, options: AnalysisOptions | None = 
     yield note(f"obscura: {detector.describe()}")
     from app.pipelines.schedule import Schedule
 
+    sched = Schedule.off() if o.thorough else Schedule()
     result = yield from analyze(media, detector, cancel, stride=o.stride, frame_range=o.frame_range,
                                 extend=o.extend, refuse_damaged=o.refuse_damaged, preview_every=o.preview_every,
-                                schedule=Schedule.off() if o.thorough else Schedule())
+                                schedule=sched)
     if not result.cancelled:
         yield note(analysis_line(result))
     facts = DetectionFacts.of(detector)
     if facts.config is not None and result.passes:
-        sched = Schedule.off() if o.thorough else Schedule()
         fast = getattr(detector, "fast_precision", lambda: "fp32")()
         facts.config["schedule"] = {
             "mode": "thorough" if o.thorough else "fast", "description": sched.describe(),
