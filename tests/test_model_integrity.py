@@ -210,7 +210,7 @@ def test_a_refused_model_never_reaches_onnx_runtime(case, store, monkeypatch):
     with pytest.raises(ModelError) as err:
         Detector(DetectorConfig(device="cpu"))
     assert str(err.value).startswith(f"model '{model_id}'") and words[0] in str(err.value)
-    assert len(made) == (0 if model_id == FACE else 1)  # the face model loads first; the plate never
+    assert made == []  # the face model's session is made on first use: none before every model checked out
 
 
 def test_forged_record_for_a_converted_model_is_flagged(store, tmp_path):
@@ -375,7 +375,7 @@ def test_every_model_loader_goes_through_the_check():
                 where[name].append(f"{rel}:{arg}")
     assert {w.split(":")[0] for w in where["InferenceSession"]} == {"app/detection/sessions.py"}
     assert sorted(where["make_session"]) == [
-        "app/detection/faces.py:model_bytes if prepared else prepare_centerface(model_bytes)",
+        "app/detection/faces.py:data if prepared else prepare_centerface(data)",
         "app/detection/yolo.py:model"]
     # the int8 graphs of the fast passes: built in memory from the verified float bytes, nothing else
     det_src = (APP / "detection" / "detector.py").read_text()
@@ -391,8 +391,42 @@ def test_every_model_loader_goes_through_the_check():
     assert where["CenterFace"] and any(w.startswith("app/detection/yolo.py") for w in where["cls"])
     readers = [f"{p.relative_to(ROOT)}" for p in APP.rglob("*.py")
                if ".onnx" in p.read_text() and "read_bytes()" in p.read_text()
-               and p.name not in ("backends.py",)]
+               and p.name not in ("backends.py", "quantize.py")]  # quantize: the pinned int8 cache (tested below)
     assert not readers, readers
+
+
+@pytest.mark.slow
+def test_int8_graph_is_cached_only_under_the_manifests_pin(store):
+    """The int8 graph is read back from disk only when it has the hash the manifest pins for these
+    ONNX Runtime and onnx versions; a swapped cache file is never loaded, and without a pin the
+    graph is built in memory and never read back."""
+    from dataclasses import replace
+
+    from app.detection import quantize
+
+    s = models.spec(FACE)
+    data = models.verified_bytes(s)
+    built = quantize._build(s, data, quantize.calibration_path(s.id))
+    pin = hashlib.sha256(built).hexdigest()
+    cache = quantize.cache_path(s)
+    assert cache.parent == store and not cache.exists()
+
+    pinned = replace(s, int8_sha256={quantize.versions_key(): pin})
+    assert hashlib.sha256(quantize.int8_bytes(pinned, data)).hexdigest() == pin
+    assert hashlib.sha256(cache.read_bytes()).hexdigest() == pin  # kept for the next start
+    t0 = time.perf_counter()
+    assert quantize.int8_bytes(pinned, data) == built
+    assert time.perf_counter() - t0 < 0.5  # read back, not rebuilt
+
+    forged = built.replace(b"QuantizeLinear", b"QuantizeLinear", 1) + b"\x00"  # any other bytes
+    cache.write_bytes(forged)
+    assert quantize.int8_bytes(pinned, data) == built  # the forged file is not loaded ...
+    assert cache.read_bytes() == built  # ... and the good graph replaces it
+
+    cache.write_bytes(forged)
+    other = replace(s, int8_sha256={"onnxruntime 0.0, onnx 0.0": pin})  # no pin for these versions
+    assert quantize.int8_bytes(other, data) == built
+    assert cache.read_bytes() == forged  # never read, never written without a pin
 
 
 def test_cuda_message_names_the_versions_this_onnxruntime_needs():

@@ -91,7 +91,18 @@ class CenterFace:
         self.threshold = threshold
         self.nms_iou = nms_iou
         self.long_side = long_side
-        self.session = make_session(model_bytes if prepared else prepare_centerface(model_bytes), device, threads)
+        # The session is made on first use: the analysis of a video on the CPU runs only the int8
+        # graphs (``Detector.fast_models``), so the float one costs nothing there.
+        self._model = (model_bytes, prepared, threads)
+        self._session = None
+
+    @property
+    def session(self):
+        if self._session is None:
+            data, prepared, threads = self._model
+            self._session = make_session(data if prepared else prepare_centerface(data), self.device, threads)
+            self._model = None
+        return self._session
 
     def run(self, blob: np.ndarray):
         return self.session.run(list(OUTPUTS), {INPUT: blob})

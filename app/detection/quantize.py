@@ -7,9 +7,13 @@ ranges in ``models/calibration/ID.json`` (ONNX Runtime's calibration-cache forma
 ``bench/calibrate_int8.py`` from real photos; numbers, no weights, no pixels). So no photo is
 needed on the user's machine, and the same inputs give the same graph.
 
-The graph is built in memory at each start (a second or two) and never read back from disk: a
-cached file beside its own hash record could be swapped together with the record, so only the
-hash-checked float model is trusted. Without a ranges file, or when quantising fails, the float graph runs and
+The graph is built in memory (two to five seconds a model on 2 cores). It is kept on disk for the
+next start only when the manifest pins its sha256 for the installed ONNX Runtime and onnx
+(``int8_sha256``: the quantiser is deterministic, so the same float model, ranges and versions
+give the same bytes): a cached file is loaded only when it has that pinned hash, so it is as
+trusted as the float model itself. A cached file beside its own hash record could be swapped
+together with the record, so without a pin (other versions) the graph is built at each start and
+never read back. Without a ranges file, or when quantising fails, the float graph runs and
 :func:`int8_bytes` returns None with the reason in :data:`last_note`.
 
 On this 2-core AVX-512 VNNI CPU (bench/pipeline_bench.py): CenterFace at 1920x1088 runs about
@@ -18,6 +22,7 @@ On this 2-core AVX-512 VNNI CPU (bench/pipeline_bench.py): CenterFace at 1920x10
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -56,18 +61,69 @@ def float_graph(spec, data: bytes):
 
 
 
+def versions_key() -> str:
+    """The key of the manifest's ``int8_sha256`` pins: the versions that make the graph."""
+    import onnxruntime
+
+    try:  # not ``import onnx``: that alone costs seconds, and the cached graph needs no onnx
+        from importlib.metadata import version
+
+        onnx_version = version("onnx")
+    except Exception:  # noqa: BLE001 - no onnx installed: no pin can match
+        onnx_version = "?"
+    return f"onnxruntime {onnxruntime.__version__}, onnx {onnx_version}"
+
+
+def cache_path(spec) -> Path:
+    from app.detection.models import models_dir
+
+    return models_dir() / f"{spec.id}.int8.onnx"
+
+
 def int8_bytes(spec, data: bytes) -> bytes | None:
-    """The int8 graph of ``spec`` (whose verified float bytes are ``data``), built in memory."""
+    """The int8 graph of ``spec`` (whose verified float bytes are ``data``): the cached graph when
+    the manifest pins its hash for these versions and the file has it, else built in memory (and
+    cached when it has the pinned hash)."""
 
     calib = calibration_path(spec.id)
     if calib is None:
         last_note[spec.id] = "no calibration ranges for it: the float graph runs"
         return None
+    pin = (getattr(spec, "int8_sha256", None) or {}).get(versions_key())
+    cached = cache_path(spec)
+    if pin:
+        got = _read_pinned(cached, pin)
+        if got is not None:
+            return got
     try:
-        return _build(spec, data, calib)
+        q = _build(spec, data, calib)
     except Exception as e:  # noqa: BLE001 - any failure: the float graph is the safe fallback
         last_note[spec.id] = f"int8 graph could not be built ({type(e).__name__}): the float graph runs"
         return None
+    if pin and hashlib.sha256(q).hexdigest() == pin:
+        _write_cache(cached, q)
+    return q
+
+
+def _read_pinned(path: Path, pin: str) -> bytes | None:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == pin else None
+
+
+def _write_cache(path: Path, data: bytes) -> None:
+    """Best effort: a read-only or full models folder only costs the next start the build."""
+    from app.base.atomic import atomic_output
+
+    try:
+        with atomic_output(str(path)) as tmp, open(tmp, "wb") as f:
+            f.write(data)
+    except Exception:  # noqa: BLE001 - the graph in memory is used either way
+        pass
 
 
 def _build(spec, data: bytes, calib: Path) -> bytes:
