@@ -226,3 +226,31 @@ def test_a_short_track_extended_still_needs_review():
     project = Project(media=MediaRef("x.mp4", W, H, Fraction(30), 100))
     apply_tracks(project, [extended(10, 30), extended(40, 30)])
     assert [t.review for t in project.tracks] == ["needs_review", "approved"]
+
+
+def test_one_decoding_for_all_follows_gives_each_follows_own_result(cut_clip):
+    """The extension decodes the clip once for all its follows (forward ones fed as frames come,
+    backward ones from a buffer): each result is exactly what that follow alone gives."""
+    from app.base.progress import RateMeter
+    from app.tracking import extend as ext
+
+    path, truth = cut_clip
+    info = probe(path)
+    box = lambda f: tuple(float(v) for v in truth[f])  # noqa: E731
+    ends = [ext._End(0, 15, box(15), 1, 29, 1.0), ext._End(0, 20, box(20), -1, 5, 1.0),
+            ext._End(1, 44, box(44), -1, 30, 1.0), ext._End(1, 0, box(0), 1, 12, 1.0),
+            ext._End(2, 16, box(16), 1, 16, 1.0)]  # an empty range
+    fp = FollowParams()
+    shared = run(ext._follow_all(path, info, ends, fp, None, RateMeter("extend", 100)))
+    each = run(ext._follow_each(path, info, ends, fp, None, RateMeter("extend", 100)))
+    assert len(shared) == len(each) == len(ends)
+    for a, b in zip(shared, each, strict=True):
+        assert a.stopped == b.stopped and a.last_frame == b.last_frame
+        assert sorted(a.boxes) == sorted(b.boxes)
+        for f in a.boxes:
+            assert np.allclose(a.boxes[f], b.boxes[f]) and a.scores[f] == b.scores[f]
+    assert len(shared[0].boxes) > 10 and len(shared[1].boxes) > 10  # both directions really followed
+
+    token = CancelToken()
+    token.cancel()
+    assert run(ext._follow_all(path, info, ends, fp, token, RateMeter("extend", 100))) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 
@@ -27,8 +28,9 @@ import numpy as np
 from app.base.progress import CancelToken, Progress, RateMeter
 from app.core.keyframes import reduce_boxes
 from app.media.probe import VideoInfo
+from app.media.reader import VideoReader
 from app.tracking.build_tracks import BuiltTrack
-from app.tracking.follow import FollowParams, follow
+from app.tracking.follow import FollowParams, _Follow, follow
 
 EXTEND_S = 1.0  # each span end is followed at most this long
 
@@ -142,25 +144,13 @@ def extend_tracks(
     ends.sort(key=lambda e: (e.start, e.direction))  # roughly in decoding order
     total = sum(abs(e.stop - e.start) for e in ends)  # frames to follow at most
     meter = RateMeter("extend", total)
-    base = 0
+    results = yield from _follow_all(path, info, ends, replace(p.follow, max_frames=None), cancel, meter)
+    if results is None:
+        stats.cancelled = True
+        stats.seconds = time.perf_counter() - t0
+        return built, stats
     added: dict[int, dict[int, np.ndarray]] = {}  # track -> frame -> grown followed box
-    for e in ends:
-        res = None
-        gen = follow(path, info, e.start, e.box, e.direction, replace(p.follow, max_frames=None), cancel, e.stop)
-        while True:
-            try:
-                fp = next(gen)
-            except StopIteration as stop:
-                res = stop.value
-                break
-            pr = meter.progress(base + min(fp.done, abs(e.stop - e.start)))
-            if pr is not None:
-                yield pr
-        if (cancel is not None and cancel.cancelled) or res.stopped == "cancelled":
-            stats.cancelled = True
-            stats.seconds = time.perf_counter() - t0
-            return built, stats
-        base += abs(e.stop - e.start)
+    for e, res in zip(ends, results, strict=True):
         stats.followed += 1
         out = added.setdefault(e.track, {})
         for f, box in res.boxes.items():
@@ -182,6 +172,115 @@ def extend_tracks(
     stats.seconds = time.perf_counter() - t0
     yield meter.progress(total, force=True, message="done")
     return result, stats
+
+
+_SHARED_BUDGET = 160 << 20  # bytes of decoded frames held for the backward follows of one pass
+_CLUSTER_GAP = 250  # frames: windows closer than this are decoded in one pass (else: a seek)
+
+
+def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, cancel: CancelToken | None,
+                meter: RateMeter) -> Generator[Progress, None, list | None]:
+    """Every end's ``FollowResult`` (in ``ends``' order), or None when cancelled.
+
+    The video is decoded once for all the follows, in passes over clusters of nearby windows
+    (each follow's frames from its start to its stop): forward follows are fed as the frames
+    come, backward ones from a buffer of the last decoded frames when their start frame arrives.
+    Decoding per follow instead (``follow``'s own reader, which seeks to the keyframe before the
+    start and decodes up to it) cost about half the extension's time on clips with long GOPs.
+    The results are the same frames fed to the same follow either way. Frames too large for the
+    buffer's budget fall back to one ``follow`` per end.
+    """
+    span = max((abs(e.stop - e.start) for e in ends), default=0)
+    frame_bytes = info.width * info.height * 3 // 2  # a decoded 4:2:0 frame
+    if (span + 1) * frame_bytes > _SHARED_BUDGET:
+        return (yield from _follow_each(path, info, ends, fp, cancel, meter))
+    follows = [_Follow(info, e.start, e.box, e.direction, fp, e.stop) for e in ends]
+    order = sorted(range(len(ends)), key=lambda i: min(ends[i].start, ends[i].stop))
+    clusters: list[list[int]] = []
+    hi = -(10**9)
+    for i in order:
+        lo_i, hi_i = sorted((ends[i].start, follows[i].end))
+        if clusters and lo_i <= hi + _CLUSTER_GAP:
+            clusters[-1].append(i)
+            hi = max(hi, hi_i)
+        else:
+            clusters.append([i])
+            hi = hi_i
+    done = 0
+    with VideoReader(path, info) as reader:
+        for members in clusters:
+            lo = min(min(ends[i].start, follows[i].end) for i in members)
+            hi = max(max(ends[i].start, follows[i].end) for i in members)
+            fwd_at: dict[int, list[int]] = {}
+            back_at: dict[int, list[int]] = {}
+            for i in members:
+                (fwd_at if ends[i].direction > 0 else back_at).setdefault(ends[i].start, []).append(i)
+            active: list[int] = []
+            buffer: deque = deque(maxlen=span + 1)
+            for fr in reader.frames(lo, hi + 1):
+                if cancel is not None and cancel.cancelled:
+                    return None
+                k = fr.index
+                if back_at:
+                    buffer.append(fr)
+                images: dict[float, np.ndarray] = {}  # scale -> this frame converted
+
+                def image(f: _Follow, frame=fr, images=images):
+                    if f.scale not in images:
+                        images[f.scale] = f.convert(frame)
+                    return images[f.scale]
+
+                still = []
+                for i in active:
+                    f = follows[i]
+                    if f.feed(k, image(f)) and k != f.end:
+                        still.append(i)
+                    done += 1
+                active = still
+                for i in fwd_at.get(k, ()):
+                    f = follows[i]
+                    if f.span and f.feed(k, image(f)):
+                        active.append(i)
+                for i in back_at.get(k, ()):
+                    f = follows[i]
+                    if not f.span:
+                        continue
+                    for old in reversed(buffer):
+                        if old.index > k:
+                            continue
+                        if old.index < f.end or not f.feed(old.index, image(f) if old is fr else f.convert(old)):
+                            break
+                        if cancel is not None and cancel.cancelled:
+                            return None
+                    done += f.done
+                pr = meter.progress(done)
+                if pr is not None:
+                    yield pr
+    return [f.finish() for f in follows]
+
+
+def _follow_each(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, cancel: CancelToken | None,
+                 meter: RateMeter) -> Generator[Progress, None, list | None]:
+    """The same, one ``follow`` (and one decoding) per end."""
+    base = 0
+    results = []
+    for e in ends:
+        res = None
+        gen = follow(path, info, e.start, e.box, e.direction, fp, cancel, e.stop)
+        while True:
+            try:
+                fpr = next(gen)
+            except StopIteration as stop:
+                res = stop.value
+                break
+            pr = meter.progress(base + min(fpr.done, abs(e.stop - e.start)))
+            if pr is not None:
+                yield pr
+        if (cancel is not None and cancel.cancelled) or res.stopped == "cancelled":
+            return None
+        base += abs(e.stop - e.start)
+        results.append(res)
+    return results
 
 
 def _clip(box: np.ndarray, size: tuple[int, int]) -> tuple[float, float, float, float] | None:

@@ -299,6 +299,106 @@ def _clip_box(box: Box, w: int, h: int) -> Box:
     return (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
 
 
+class _Follow:
+    """One follow's state, fed frame by frame (by :func:`follow`, which decodes for it, or by the
+    visual extension, which decodes once for many follows): the start frame first, then the
+    frames after (or before) it in the follow's order, each at :attr:`scale` (``convert``)."""
+
+    def __init__(self, info: VideoInfo, start_frame: int, box: Box, direction: int, params: FollowParams,
+                 stop_frame: int | None):
+        if direction not in (1, -1):
+            raise ValueError(f"direction must be 1 or -1, got {direction}")
+        n = info.frame_count
+        if not 0 <= start_frame < n:
+            raise ValueError(f"start frame {start_frame} is outside the video (0..{n - 1})")
+        x1, y1, x2, y2 = _clip_box(tuple(float(v) for v in box), info.width, info.height)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            raise ValueError(f"the box {tuple(box)} is empty or outside the frame")
+        self.tracker_name, self.note = resolve_tracker(params.tracker)
+        end = (n - 1 if direction > 0 else 0) if stop_frame is None else min(max(stop_frame, 0), n - 1)
+        if (end - start_frame) * direction < 0:
+            end = start_frame  # a stop frame on the wrong side: nothing to follow
+        span = abs(end - start_frame)
+        self.limit_hit = params.max_frames is not None and params.max_frames < span
+        if self.limit_hit:
+            span = max(0, params.max_frames)
+            end = start_frame + direction * span
+        self.info, self.params, self.start, self.end, self.span = info, params, start_frame, end, span
+        self.direction = direction
+        self.box = (x1, y1, x2, y2)
+        self.result = FollowResult({start_frame: self.box}, {start_frame: 1.0}, "end", start_frame,
+                                   self.tracker_name)
+        self.scale = _work_scale(info, self.box, params.work_long_side)
+        self.convert, (self.ww, self.wh) = _converter(info, self.scale)
+        self.start_wh = (x2 - x1) * self.scale, (y2 - y1) * self.scale
+        self.tracker = self.conf = None
+        self.pending: list[tuple[int, Box, float]] = []  # low-confidence frames, emitted if it recovers
+        self.done = 0
+        self.last_index = start_frame
+        self.stopped = False  # lost (or cancelled): feed no more
+
+    def feed(self, index: int, image: np.ndarray) -> bool:
+        """Take the next frame (BGR at ``scale``); False once the follow has stopped (lost)."""
+        self.last_index = index
+        params, result, scale, info = self.params, self.result, self.scale, self.info
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        if self.tracker is None:  # the start frame
+            x1, y1, x2, y2 = self.box
+            rect = (x1 * scale, y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
+            irect = tuple(int(round(v)) for v in rect)
+            irect = (irect[0], irect[1], max(2, irect[2]), max(2, irect[3]))
+            self.tracker = create_tracker(self.tracker_name)
+            self.tracker.init(image, irect)
+            self.conf = _Confidence(image, gray, rect, params)
+            return True
+        ok, rect = self.tracker.update(image)
+        self.done += 1
+        reason = ""
+        score = 0.0
+        if ok:
+            rx, ry, rw, rh = (float(v) for v in rect)
+            reason = _sanity(rx, ry, rw, rh, self.ww, self.wh, self.start_wh, params)
+            if not reason:
+                score = self.conf.score(image, gray, (rx, ry, rw, rh))
+        else:
+            rx = ry = rw = rh = 0.0
+        if reason:
+            result.stopped, result.detail = "lost", reason
+            self.stopped = True
+            return False
+        if not ok or score < params.min_confidence:
+            self.pending.append((index, _to_source((rx, ry, rw, rh), scale, info) if ok else None, score))
+            if len(self.pending) >= params.patience:
+                result.stopped = "lost"
+                result.detail = ("the tracker lost the object" if not ok else
+                                 f"confidence fell below {params.min_confidence:g}")
+                self.stopped = True
+                return False
+        else:
+            new_box = _to_source((rx, ry, rw, rh), scale, info)
+            _flush(result, self.pending, new_box)
+            result.boxes[index] = new_box
+            result.scores[index] = round(score, 4)
+            result.last_frame = index
+            self.conf.learn(image, gray, (rx, ry, rw, rh), score)
+        return True
+
+    def cancel(self) -> None:
+        self.result.stopped, self.result.detail = "cancelled", "cancelled"
+        self.stopped = True
+
+    def finish(self) -> FollowResult:
+        """The result; a follow that did not stop ran to the end of its range."""
+        result = self.result
+        if not self.stopped:
+            if self.pending:  # the range ended during a dip shorter than `patience`: keep it, as a dip
+                _flush(result, self.pending, None)
+                result.last_frame = self.last_index
+            result.stopped = "limit" if self.limit_hit else "end"
+        result.detail = _detail(result, self.note)
+        return result
+
+
 def follow(video_path: str, info: VideoInfo, start_frame: int, box: Box, direction: int = 1,
            params: FollowParams = FollowParams(), cancel: CancelToken | None = None,
            stop_frame: int | None = None) -> Generator[Progress, None, FollowResult]:
@@ -310,99 +410,35 @@ def follow(video_path: str, info: VideoInfo, start_frame: int, box: Box, directi
     frames past the start, the frame before the object was lost, or the cancel. The boxes of a
     cancelled follow are the frames followed until then.
     """
-    if direction not in (1, -1):
-        raise ValueError(f"direction must be 1 or -1, got {direction}")
-    n = info.frame_count
-    if not 0 <= start_frame < n:
-        raise ValueError(f"start frame {start_frame} is outside the video (0..{n - 1})")
-    x1, y1, x2, y2 = _clip_box(tuple(float(v) for v in box), info.width, info.height)
-    if x2 - x1 < 2 or y2 - y1 < 2:
-        raise ValueError(f"the box {tuple(box)} is empty or outside the frame")
-    tracker_name, note = resolve_tracker(params.tracker)
-
-    end = (n - 1 if direction > 0 else 0) if stop_frame is None else min(max(stop_frame, 0), n - 1)
-    if (end - start_frame) * direction < 0:
-        end = start_frame  # a stop frame on the wrong side: nothing to follow
-    span = abs(end - start_frame)
-    limit_hit = params.max_frames is not None and params.max_frames < span
-    if limit_hit:
-        span = max(0, params.max_frames)
-        end = start_frame + direction * span
-
-    result = FollowResult({start_frame: (x1, y1, x2, y2)}, {start_frame: 1.0}, "end", start_frame,
-                          tracker_name)
-    meter = RateMeter("follow", span)
-    if note:
-        yield Progress("follow", 0, span, message=note)
-    if span == 0:
-        result.stopped = "limit" if limit_hit else "end"
-        result.detail = _detail(result, note)
+    st = _Follow(info, start_frame, box, direction, params, stop_frame)
+    result = st.result
+    meter = RateMeter("follow", st.span)
+    if st.note:
+        yield Progress("follow", 0, st.span, message=st.note)
+    if st.span == 0:
+        result.stopped = "limit" if st.limit_hit else "end"
+        result.detail = _detail(result, st.note)
         return result
-
-    scale = _work_scale(info, (x1, y1, x2, y2), params.work_long_side)
-    convert, (ww, wh) = _converter(info, scale)
-    start_wh = (x2 - x1) * scale, (y2 - y1) * scale
 
     with VideoReader(video_path, info) as reader:
         if direction > 0:
-            frames = _forward(reader, start_frame, end, convert)
+            frames = _forward(reader, start_frame, st.end, st.convert)
         else:
-            frames = _backward(reader, start_frame, end, convert, ww * wh * 3, cancel)
-        tracker = conf = None
-        pending: list[tuple[int, Box, float]] = []  # low-confidence frames, emitted if it recovers
-        done = 0
+            frames = _backward(reader, start_frame, st.end, st.convert, st.ww * st.wh * 3, cancel)
         for index, image in frames:
             if cancel is not None and cancel.cancelled:
-                result.stopped, result.detail = "cancelled", "cancelled"
+                st.cancel()
                 break
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            if tracker is None:  # the start frame
-                rect = (x1 * scale, y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
-                irect = tuple(int(round(v)) for v in rect)
-                irect = (irect[0], irect[1], max(2, irect[2]), max(2, irect[3]))
-                tracker = create_tracker(tracker_name)
-                tracker.init(image, irect)
-                conf = _Confidence(image, gray, rect, params)
+            if not st.feed(index, image):
+                break
+            if index == start_frame:
                 continue
-            ok, rect = tracker.update(image)
-            done += 1
-            reason = ""
-            score = 0.0
-            if ok:
-                rx, ry, rw, rh = (float(v) for v in rect)
-                reason = _sanity(rx, ry, rw, rh, ww, wh, start_wh, params)
-                if not reason:
-                    score = conf.score(image, gray, (rx, ry, rw, rh))
-            else:
-                rx = ry = rw = rh = 0.0
-            if reason:
-                result.stopped, result.detail = "lost", reason
-                break
-            if not ok or score < params.min_confidence:
-                pending.append((index, _to_source((rx, ry, rw, rh), scale, info) if ok else None, score))
-                if len(pending) >= params.patience:
-                    result.stopped = "lost"
-                    result.detail = ("the tracker lost the object" if not ok else
-                                     f"confidence fell below {params.min_confidence:g}")
-                    break
-            else:
-                new_box = _to_source((rx, ry, rw, rh), scale, info)
-                _flush(result, pending, new_box)
-                result.boxes[index] = new_box
-                result.scores[index] = round(score, 4)
-                result.last_frame = index
-                conf.learn(image, gray, (rx, ry, rw, rh), score)
-            p = meter.progress(done)
+            p = meter.progress(st.done)
             if p is not None:
                 yield Progress(p.stage, p.done, p.total, p.fps, p.eta_s, p.message,
                                (result.last_frame, result.boxes[result.last_frame]))
-        else:
-            if pending:  # the range ended during a dip shorter than `patience`: keep it, as a dip
-                _flush(result, pending, None)
-                result.last_frame = index
-            result.stopped = "limit" if limit_hit else "end"
-    result.detail = _detail(result, note)
-    yield Progress("follow", done, span, message=result.detail)
+    result = st.finish()
+    yield Progress("follow", st.done, st.span, message=result.detail)
     return result
 
 
