@@ -50,6 +50,7 @@ class DetectorConfig:
     threads: int | None = None
     precision: str = "auto"  # fast passes: "auto" (int8 on the CPU, float on CUDA), "int8", "fp32"
     coarse_long_side: int = 800  # the coarse pass's model input long side (640 leaked more on 1024x576)
+    coarse_plate_long_side: int | None = None  # the plate model's on the coarse pass (None: coarse_long_side)
     roi_side: int = 320  # full-resolution window around a small tracked object: at least this ...
     roi_factor: float = 4.0  # ... or this many times the object's long side (motion between passes) ...
     roi_max_side: int = 640  # ... but at most this
@@ -240,7 +241,8 @@ class Detector:
         h, w = frames[0].shape[:2]
         if not self.coarse_is_cheaper(w, h):
             return self._detect(frames, idx, self.fast_models(), " (fine)")
-        parts = self._detect_plain(frames, idx, side, self.fast_models(), plate_cap=side, tag=" (coarse)")
+        parts = self._detect_plain(frames, idx, side, self.fast_models(),
+                                   plate_cap=self.config.coarse_plate_long_side or side, tag=" (coarse)")
         return Detections.merge(parts)
 
     def roi_windows(self, rois: list, width: int, height: int) -> list[tuple[int, tuple[int, int, int, int]]]:

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from app.base.prefetch import Prefetch
 from app.base.progress import CancelToken, Progress, RateMeter
 from app.base.stages import add as add_stage
 from app.base.stages import stage, timed
@@ -165,13 +166,19 @@ def analyze(
                                      max_gap=max(stride + 1, int(round(float(fps) * GAP_FILL_S))))
         det_id_base = 0
         planner = Planner(schedule or Schedule(), detector, info.width, info.height, start, end - 1)
-        with VideoReader(path, info) as reader:
-            frames, idx, cur = [], [], "full"
+        def decoded(reader):  # runs ahead in a worker thread (app.base.prefetch)
             for fr in timed("decode (analysis)", reader.frames(start, end)):
+                wanted = (fr.index - start) % stride == 0 or fr.index == end - 1
+                with stage("decode (analysis)"):
+                    yield fr, fr.to_bgr_scaled(64, 36), fr.to_bgr() if wanted else None
+
+        with VideoReader(path, info) as reader, Prefetch(decoded(reader), depth=4, name="analysis-decode") as ahead:
+            frames, idx, cur = [], [], "full"
+            for fr, thumb, bgr in ahead:
                 if cancel.cancelled:
                     result.cancelled = True
                     break
-                if cut_detector.update(fr.to_bgr_scaled(64, 36)) and fr.index > start:
+                if cut_detector.update(thumb) and fr.index > start:
                     cuts.append(fr.index)
                     planner.cut()
                 result.frames += 1
@@ -182,8 +189,7 @@ def analyze(
                             det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base, cur, planner)
                             frames, idx = [], []
                         cur = kind
-                        with stage("decode (analysis)"):
-                            frames.append(fr.to_bgr())
+                        frames.append(bgr)
                         idx.append(fr.index)
                 if len(frames) >= (1 if cur == "fine" else batch):
                     det_id_base = _detect_batch(detector, frames, idx, store, forward, det_id_base, cur, planner)

@@ -61,9 +61,11 @@ class Planner:
         self.first, self.last = first, last
         self.active = schedule.enabled and hasattr(detector, "coarse_is_cheaper") and \
             detector.coarse_is_cheaper(width, height)
-        side = getattr(getattr(detector, "config", None), "coarse_long_side", 640)
-        k = max(width, height) / side  # coarse-scale pixels -> frame pixels
-        self.small_px = {0: schedule.small_face_px * k, 1: schedule.small_plate_px * k}
+        config = getattr(detector, "config", None)
+        side = getattr(config, "coarse_long_side", 640)
+        plate_side = getattr(config, "coarse_plate_long_side", None) or side
+        long = max(width, height)  # coarse-scale pixels -> frame pixels: long / side
+        self.small_px = {0: schedule.small_face_px * long / side, 1: schedule.small_plate_px * long / plate_side}
         self.n = 0  # analysed frames seen
         self.since_fine = 0
         self.hot = 0  # fine passes still to run at the small-object rate
