@@ -31,6 +31,7 @@ from app.media.probe import VideoInfo
 from app.media.reader import VideoReader
 from app.tracking.build_tracks import BuiltTrack
 from app.tracking.follow import FollowParams, _Follow, follow
+from app.tracking.reacquire import ReacquireParams, Reacquirer
 
 EXTEND_S = 1.0  # each span end is followed at most this long
 
@@ -45,6 +46,8 @@ class ExtendParams:
     ends_per_minute: float = 120.0  # at most this many ends followed per minute of video ...
     min_ends: int = 40  # ... but at least this many
     follow: FollowParams = field(default_factory=FollowParams)  # CSRT where OpenCV has it, else MIL
+    reacquire: ReacquireParams | None = field(default_factory=ReacquireParams)  # None: off
+    reacquire_frames: int = 0  # a lost forward follow is looked for again this far past the span end
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ExtendStats:
     followed: int = 0  # ... that were (the rest: over the cap)
     frames_added: int = 0  # track frames the follows added (not in any span before)
     gaps_closed: int = 0  # gaps between two spans of a track that the follows closed
+    reacquired: int = 0  # objects found again after an occlusion (app.tracking.reacquire)
     seconds: float = 0.0
     cancelled: bool = False
 
@@ -76,10 +80,14 @@ class _End:
     direction: int
     stop: int  # the last frame it may reach (inclusive)
     priority: float
+    far: int | None = None  # forward: the last frame a re-acquisition may reach (None: stop)
 
 
 def extension_params(fps: float, extend_s: float = EXTEND_S, **kw) -> ExtendParams:
-    return ExtendParams(max_frames=max(1, int(round(fps * extend_s))), **kw)
+    p = ExtendParams(max_frames=max(1, int(round(fps * extend_s))), **kw)
+    if p.reacquire is not None and "reacquire_frames" not in kw:
+        p = replace(p, reacquire_frames=int(round(fps * p.reacquire.horizon_s)))
+    return p
 
 
 def find_ends(built: list[BuiltTrack], cuts: list[int], p: ExtendParams, frame_range: tuple[int, int],
@@ -107,11 +115,13 @@ def find_ends(built: list[BuiltTrack], cuts: list[int], p: ExtendParams, frame_r
                 ends.append(_End(ti, f0, box0, -1, lo, priority))
             # forward, from its last
             hi = min(hi_all, _shot_end(cuts, f1, hi_all), f1 + p.max_frames)
+            far = min(hi_all, _shot_end(cuts, f1, hi_all), f1 + max(p.max_frames, p.reacquire_frames))
             if si + 1 < len(b.spans):
                 hi = min(hi, b.spans[si + 1][0] - 1)
+                far = min(far, b.spans[si + 1][0] - 1)
             box1 = _clip(b.boxes[idx[-1]], size)
             if hi > s1 and box1 is not None:
-                ends.append(_End(ti, f1, box1, 1, hi, priority))
+                ends.append(_End(ti, f1, box1, 1, hi, priority, far if p.reacquire is not None else None))
     return ends
 
 
@@ -144,7 +154,8 @@ def extend_tracks(
     ends.sort(key=lambda e: (e.start, e.direction))  # roughly in decoding order
     total = sum(abs(e.stop - e.start) for e in ends)  # frames to follow at most
     meter = RateMeter("extend", total)
-    results = yield from _follow_all(path, info, ends, replace(p.follow, max_frames=None), cancel, meter)
+    results = yield from _follow_all(path, info, ends, replace(p.follow, max_frames=None), cancel, meter,
+                                     p.reacquire)
     if results is None:
         stats.cancelled = True
         stats.seconds = time.perf_counter() - t0
@@ -152,6 +163,7 @@ def extend_tracks(
     added: dict[int, dict[int, np.ndarray]] = {}  # track -> frame -> grown followed box
     for e, res in zip(ends, results, strict=True):
         stats.followed += 1
+        stats.reacquired += res.reacquired
         out = added.setdefault(e.track, {})
         for f, box in res.boxes.items():
             if f == e.start:
@@ -179,7 +191,7 @@ _CLUSTER_GAP = 250  # frames: windows closer than this are decoded in one pass (
 
 
 def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, cancel: CancelToken | None,
-                meter: RateMeter) -> Generator[Progress, None, list | None]:
+                meter: RateMeter, reacquire: ReacquireParams | None = None) -> Generator[Progress, None, list | None]:
     """Every end's ``FollowResult`` (in ``ends``' order), or None when cancelled.
 
     The video is decoded once for all the follows, in passes over clusters of nearby windows
@@ -187,19 +199,25 @@ def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, 
     come, backward ones from a buffer of the last decoded frames when their start frame arrives.
     Decoding per follow instead (``follow``'s own reader, which seeks to the keyframe before the
     start and decodes up to it) cost about half the extension's time on clips with long GOPs.
-    The results are the same frames fed to the same follow either way. Frames too large for the
-    buffer's budget fall back to one ``follow`` per end.
+    Without ``reacquire`` the results are the same frames fed to the same follow either way.
+    Frames too large for the buffer's budget fall back to one ``follow`` per end.
+
+    With ``reacquire``, a forward follow that loses its object (an occluder, say) before its
+    end's ``far`` frame is watched for the object again (``app.tracking.reacquire``); found, the
+    gap is covered and a new follow carries on, up to ``far``.
     """
     span = max((abs(e.stop - e.start) for e in ends), default=0)
     frame_bytes = info.width * info.height * 3 // 2  # a decoded 4:2:0 frame
     if (span + 1) * frame_bytes > _SHARED_BUDGET:
         return (yield from _follow_each(path, info, ends, fp, cancel, meter))
     follows = [_Follow(info, e.start, e.box, e.direction, fp, e.stop) for e in ends]
+    far = [max(f.end, e.far) if (reacquire is not None and e.direction > 0 and e.far is not None) else f.end
+           for e, f in zip(ends, follows, strict=True)]
     order = sorted(range(len(ends)), key=lambda i: min(ends[i].start, ends[i].stop))
     clusters: list[list[int]] = []
     hi = -(10**9)
     for i in order:
-        lo_i, hi_i = sorted((ends[i].start, follows[i].end))
+        lo_i, hi_i = min(ends[i].start, follows[i].end), max(ends[i].start, far[i])
         if clusters and lo_i <= hi + _CLUSTER_GAP:
             clusters[-1].append(i)
             hi = max(hi, hi_i)
@@ -207,10 +225,12 @@ def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, 
             clusters.append([i])
             hi = hi_i
     done = 0
+    cur: dict[int, _Follow] = {}  # end -> the follow now running for it (a later one after a re-acquisition)
+    watch: dict[int, Reacquirer] = {}  # end -> looking for its lost object
     with VideoReader(path, info) as reader:
         for members in clusters:
             lo = min(min(ends[i].start, follows[i].end) for i in members)
-            hi = max(max(ends[i].start, follows[i].end) for i in members)
+            hi = max(max(ends[i].start, far[i]) for i in members)
             fwd_at: dict[int, list[int]] = {}
             back_at: dict[int, list[int]] = {}
             for i in members:
@@ -232,13 +252,40 @@ def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, 
 
                 still = []
                 for i in active:
-                    f = follows[i]
-                    if f.feed(k, image(f)) and k != f.end:
-                        still.append(i)
+                    f = cur[i]
+                    ok = f.feed(k, image(f))
                     done += 1
+                    if ok and k != f.end:
+                        still.append(i)
+                        continue
+                    _fold(follows[i], f)
+                    if not ok and reacquire is not None and k < far[i] and _occluded(f):
+                        watch[i] = Reacquirer(f, reacquire)
                 active = still
+                for i in list(watch):
+                    w = watch[i]
+                    if k > far[i]:
+                        del watch[i]
+                        continue
+                    found = w.feed(k, image(w.follow))
+                    if not found:
+                        continue
+                    del watch[i]
+                    res = follows[i].result
+                    for g, box in w.gap_boxes(found[0][0], found[0][1]).items():
+                        res.boxes.setdefault(g, box)
+                        res.scores.setdefault(g, 0.0)
+                    for g, box, score in found:
+                        res.boxes[g], res.scores[g] = box, round(score, 4)
+                    res.reacquired += 1
+                    if k < far[i]:
+                        nf = _Follow(info, k, found[-1][1], 1, fp, far[i])
+                        nf.feed(k, image(nf))
+                        cur[i] = nf
+                        active.append(i)
                 for i in fwd_at.get(k, ()):
                     f = follows[i]
+                    cur[i] = f
                     if f.span and f.feed(k, image(f)):
                         active.append(i)
                 for i in back_at.get(k, ()):
@@ -256,7 +303,26 @@ def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, 
                 pr = meter.progress(done)
                 if pr is not None:
                     yield pr
+            for i in active:  # ran to the end of the decoded range
+                _fold(follows[i], cur[i])
+            watch.clear()
     return [f.finish() for f in follows]
+
+
+def _occluded(f: _Follow) -> bool:
+    """Lost as an occluder makes it lost (not out of the frame, nor a collapsed box)."""
+    d = f.result.detail
+    return f.result.stopped == "lost" and (d.startswith("confidence fell") or d.startswith("the tracker lost"))
+
+
+def _fold(first: _Follow, later: _Follow) -> None:
+    """A follow after a re-acquisition: its boxes join the end's first follow's result."""
+    if later is first:
+        return
+    r = later.finish()
+    for g, box in r.boxes.items():
+        if g != later.start:
+            first.result.boxes[g], first.result.scores[g] = box, r.scores[g]
 
 
 def _follow_each(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, cancel: CancelToken | None,

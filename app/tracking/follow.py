@@ -98,6 +98,7 @@ class FollowResult:
     last_frame: int = -1  # the last frame with a box (the start frame when nothing followed)
     tracker: str = ""  # the tracker that ran (the fallback's name when the chosen one is missing)
     detail: str = ""  # why it stopped, in words (for the status line)
+    reacquired: int = 0  # times the visual extension found the object again after losing it
 
 
 # -- trackers ---------------------------------------------------------------------------------------
