@@ -107,11 +107,11 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
         raise OutputError("a photo exports to a photo and a video to a video: use .jpg or .png for a photo, "
                           ".mp4, .mov, .m4v, .mkv or .avi for a video")
     if not media.is_image:
-        from app.media.writer import EncodeSettings, container_for
+        from app.media.writer import EncodeSettings, check_container, container_for
 
         settings = options.settings or EncodeSettings()
         settings.validate()
-        container_for(out, settings)
+        check_container(container_for(out, settings), media.info, out)
         check_frame_range(options.frame_range, media.frame_count)
     elif options.frame_range not in (None, (0, 0)):
         raise OutputError("a photo has one frame: no frame range")

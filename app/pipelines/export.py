@@ -121,7 +121,7 @@ def export(
                             result.masked_frames += 1
                             result.masks_drawn += drawn
                     with stage("encode"):
-                        writer.write(frame, item.pts - shift)
+                        writer.write(frame, item.pts - shift, info.frame_duration(item.index))
                     result.frames += 1
                     p = meter.progress(result.frames)
                     if p is not None:
