@@ -115,6 +115,11 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
         check_frame_range(options.frame_range, media.frame_count)
     elif options.frame_range not in (None, (0, 0)):
         raise OutputError("a photo has one frame: no frame range")
+    elif not out.lower().endswith(".png"):
+        from app.media.images import read_alpha
+
+        if read_alpha(media.path) is not None:
+            raise OutputError(f"{media.path} has transparency (alpha), which a JPEG cannot hold: export it to .png")
     check_output_path(out, [media.path])
     options.leak.check()
 

@@ -191,9 +191,13 @@ class VideoWriter:
                 ("yuv420", "yuv422", "nv")):
             # H.264's 4:2:0 and 4:2:2 need even sizes; 4:4:4 keeps an odd-sized frame exactly as it is
             vs.pix_fmt = "yuv444p10le" if info.bit_depth > 8 else "yuv444p"
-        vs.time_base = info.time_base
         ctx = vs.codec_context
-        ctx.time_base = info.time_base
+        # AVI has no frame times, only a frame rate: its clock is one tick a frame (PyAV rescales
+        # the frames' pts into it); every other container keeps the input's time base
+        self._avi = self._out.format.name == "avi"
+        tb = Fraction(1) / info.fps if self._avi and info.fps else info.time_base
+        vs.time_base = tb
+        ctx.time_base = tb
         if info.sar != 1:
             ctx.sample_aspect_ratio = info.sar  # non-square pixels: the picture keeps its shape
         interlaced = info.field_order in ("tff", "bff")
@@ -212,7 +216,7 @@ class VideoWriter:
             params = []
             if interlaced:
                 params.append("interlaced=1:" + ("tff=1" if info.field_order == "tff" else "bff=1"))
-            if self._out.format.name == "avi":
+            if self._avi:
                 params.append("bframes=0")  # AVI stores no presentation times: frames in coded order
             if params:
                 opts["x264-params"] = ":".join(params)
@@ -258,7 +262,7 @@ class VideoWriter:
         frame.pts = pts
         frame.time_base = self.info.time_base
         frame.pict_type = 0  # let the encoder choose frame types
-        if duration:
+        if duration and not self._avi:
             self._durations[pts] = int(duration)
         self._mux_video(self._video.encode(frame))
         self.frames_written += 1
