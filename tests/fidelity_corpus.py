@@ -229,6 +229,8 @@ CASES: list[Case] = [
     Case("control_mp4", "control.mp4", "control.mp4", "plain 30 fps H.264 + AAC (control)", _cfr_control),
     Case("control_to_mkv", "control.mp4", "control.mkv", "plain 30 fps H.264 + AAC, into Matroska", _cfr_control),
     Case("control_to_mov", "control.mp4", "control.mov", "plain 30 fps H.264 + AAC, into MOV", _cfr_control),
+    Case("control_to_m4v", "control.mp4", "control.m4v", "plain 30 fps H.264 + AAC, into M4V", _cfr_control),
+    Case("control_to_avi", "control.mp4", "control.avi", "plain 30 fps H.264 + AAC, into AVI", _cfr_control),
     Case("sar_2_1", "sar_2_1.mp4", "sar_2_1.mp4", "H.264, SAR 2:1 (1) ", _sar_h264),
     Case("dvd_mpeg2", "dvd.vob", "dvd.mp4", "720x480 MPEG-2 PS, SAR 32:27 (1)", _dvd_mpeg2),
     Case("mpeg4_avi", "mpeg4.avi", "mpeg4.avi", "MPEG-4 part 2 in AVI, SAR 12:11 (1)", _mpeg4_avi),

@@ -124,6 +124,22 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
     options.leak.check()
 
 
+def input_notes(media: MediaFacts) -> list[str]:
+    """What the output holds less than the input file, in words (the report has the same)."""
+    info = media.info
+    if info is None:
+        return []
+    lines = []
+    if info.skipped_leading:
+        lines.append(f"{media.path} starts mid-GOP: its first {info.skipped_leading} frames cannot be decoded "
+                     f"(they need a keyframe the file does not have); the output holds the {info.frame_count} "
+                     "frames from its first keyframe on")
+    if info.dropped_streams:
+        lines.append("not carried over to the output: " + "; ".join(info.dropped_streams))
+    lines.extend(info.notes)
+    return lines
+
+
 def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
                  detection: DetectionFacts | None = None,
                  cancel: CancelToken | None = None) -> Generator[Progress, None, Delivery]:
@@ -143,6 +159,8 @@ def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
     if result.cancelled:
         return out
     yield note(export_line(options.output, result))
+    for line in input_notes(media):
+        yield note(line)
     notes = []
     if lo.enabled:
         from app.pipelines.leakcheck import leak_check
