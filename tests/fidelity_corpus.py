@@ -221,6 +221,10 @@ def _data_stream(path: Path) -> None:  # H.264 + AAC + a data (KLV-like) stream 
           rate=Fraction(30000, 1001), audio=True, data_stream=True)
 
 
+def _ts_to_avi(path: Path) -> None:  # a TS at 1 s (a whole number of frames), AAC in ADTS frames
+    write(path, fmt="mpegts", time_base=Fraction(1, 90000), pts=[90000 + 3000 * i for i in range(10)], audio=True)
+
+
 def _cfr_control(path: Path) -> None:
     write(path, fmt="mp4", time_base=Fraction(1, 15360), audio=True)
 
@@ -237,6 +241,7 @@ CASES: list[Case] = [
     Case("interlaced", "interlaced.ts", "interlaced.mp4", "480i MPEG-2 TS, bottom field first (2)", _interlaced),
     Case("interlaced_mkv", "interlaced.ts", "interlaced.mkv", "480i MPEG-2 TS into Matroska (2)", _interlaced),
     Case("bframes_avi", "bframes.mp4", "bframes.avi", "H.264 with B-frames into AVI (3)", _bframes),
+    Case("ts_to_avi", "ts_1s.ts", "ts_1s.avi", "TS at 1 s with ADTS AAC, into AVI (3)", _ts_to_avi),
     Case("ts_offset", "offset.ts", "offset.mp4", "TS starting at 10.0333 s, + AAC (4)", _ts_offset),
     Case("fmp4_offset", "frag.mp4", "frag.mp4", "fragmented MP4 (4)", _fmp4_offset),
     Case("edit_list", "editlist.mp4", "editlist.mp4", "MP4 starting at 0.5005 s (edit list), + AAC (4)",

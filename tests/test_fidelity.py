@@ -118,6 +118,25 @@ def test_vfr_into_avi_is_refused_before_analysis(corpus, tmp_path):
     assert not (tmp_path / "out.avi").exists()
 
 
+def test_avi_refuses_a_start_between_two_frames(corpus, tmp_path):
+    from app.errors import OutputError
+    from app.jobs.delivery import DeliveryOptions, preflight
+    from app.media.facts import open_media
+
+    media = open_media(str(corpus["ts_offset"]))  # 10.0333 s at 29.97 fps: 300.7 frames
+    with pytest.raises(OutputError, match="start time"):
+        preflight(media, DeliveryOptions(str(tmp_path / "o.avi"), report=False))
+
+
+def test_matroska_says_it_rounds_frame_times(corpus):
+    from app.jobs.delivery import input_notes
+    from app.media.facts import open_media
+
+    media = open_media(str(corpus["interlaced"]))  # 1/90000 s ticks
+    assert any("millisecond" in n for n in input_notes(media, "x.mkv"))
+    assert not any("millisecond" in n for n in input_notes(media, "x.mp4"))
+
+
 # -- (4) exact start times ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["ts_offset", "dvd_mpeg2", "edit_list", "data_stream"])
 def test_start_time_exact_in_the_input_time_base(name, corpus, exported):

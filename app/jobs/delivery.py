@@ -124,12 +124,20 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
     options.leak.check()
 
 
-def input_notes(media: MediaFacts) -> list[str]:
-    """What the output holds less than the input file, in words (the report has the same)."""
+def input_notes(media: MediaFacts, output: str | None = None) -> list[str]:
+    """What the output holds less than the input file, in words (the report has the same, but the
+    rounding of ``output``'s clock)."""
     info = media.info
     if info is None:
         return []
     lines = []
+    if output is not None and output.lower().endswith(".mkv"):
+        from fractions import Fraction
+
+        worst = max(abs(t - round(t * 1000) / Fraction(1000)) for t in (p * info.time_base for p in info.pts))
+        if worst:
+            lines.append(f"Matroska keeps times to the millisecond: frame times are rounded by up to "
+                         f"{float(worst) * 1000:.3f} ms (.mp4 and .mov keep them exactly)")
     if info.skipped_leading:
         lines.append(f"{media.path} starts mid-GOP: its first {info.skipped_leading} frames cannot be decoded "
                      f"(they need a keyframe the file does not have); the output holds the {info.frame_count} "
@@ -159,7 +167,7 @@ def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
     if result.cancelled:
         return out
     yield note(export_line(options.output, result))
-    for line in input_notes(media):
+    for line in input_notes(media, options.output):
         yield note(line)
     notes = []
     if lo.enabled:

@@ -101,11 +101,17 @@ def container_for(path: str, settings: EncodeSettings) -> str:
 
 
 def check_container(fmt: str, info: VideoInfo, name: str) -> None:
-    """Refuse what the container cannot hold, naming the property: AVI has one frame rate (no
-    frame times) and cannot hold a variable frame rate."""
-    if fmt == "avi" and info is not None and info.is_vfr:
+    """Refuse what the container cannot hold, naming the property: AVI has one frame rate and no
+    frame times, so neither a variable frame rate nor a start between two frames."""
+    if fmt != "avi" or info is None:
+        return
+    if info.is_vfr:
         raise OutputError(f"{os.path.basename(name)}: AVI cannot hold a variable frame rate (each frame's time "
                           "would be lost): use .mp4, .mov or .mkv")
+    start = info.start_pts * info.time_base
+    if info.fps and (start * info.fps).denominator != 1:
+        raise OutputError(f"{os.path.basename(name)}: AVI cannot hold this video's start time ({float(start):.4f} s "
+                          "is not a whole number of frames): use .mp4, .mov or .mkv")
 
 
 def _movie_timescale(time_base: Fraction) -> int:
@@ -233,7 +239,10 @@ class VideoWriter:
         if mode == "drop":
             return
         name = in_stream.codec_context.name if in_stream.codec_context else ""
-        if self.audio_edit is None and mode == "copy" and name in self._out.supported_codecs:
+        # AVI has no filter to turn AAC in ADTS frames (a transport stream's) into the stored form
+        # that it needs: such a track is transcoded rather than copied
+        adts = name == "aac" and not in_stream.codec_context.extradata and self._out.format.name == "avi"
+        if self.audio_edit is None and mode == "copy" and name in self._out.supported_codecs and not adts:
             out_stream = self._out.add_stream_from_template(in_stream)
             self._audio_map[in_stream.index] = ("copy", out_stream, None)
             return
