@@ -83,6 +83,17 @@ def test_sample_aspect_ratio_is_kept(name, corpus, exported):
     assert facts(out).sar == facts(corpus[name]).sar
 
 
+def test_ffv1_refuses_non_square_pixels_up_front(corpus, tmp_path):
+    from app.errors import OutputError
+    from app.jobs.delivery import DeliveryOptions, preflight
+    from app.media.facts import open_media
+    from app.media.writer import EncodeSettings
+
+    media = open_media(str(corpus["sar_2_1"]))
+    with pytest.raises(OutputError, match="pixel aspect ratio"):
+        preflight(media, DeliveryOptions(str(tmp_path / "o.mkv"), settings=EncodeSettings(codec="ffv1")))
+
+
 # -- (2) interlaced ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["interlaced", "interlaced_mkv"])
 def test_interlaced_stays_interlaced(name, corpus, exported):

@@ -111,7 +111,7 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
 
         settings = options.settings or EncodeSettings()
         settings.validate()
-        check_container(container_for(out, settings), media.info, out)
+        check_container(container_for(out, settings), media.info, out, settings.codec)
         check_frame_range(options.frame_range, media.frame_count)
     elif options.frame_range not in (None, (0, 0)):
         raise OutputError("a photo has one frame: no frame range")

@@ -100,10 +100,17 @@ def container_for(path: str, settings: EncodeSettings) -> str:
     return fmt
 
 
-def check_container(fmt: str, info: VideoInfo, name: str) -> None:
+def check_container(fmt: str, info: VideoInfo, name: str, codec: str = "h264") -> None:
     """Refuse what the container cannot hold, naming the property: AVI has one frame rate and no
     frame times, so neither a variable frame rate nor a start between two frames."""
-    if fmt != "avi" or info is None:
+    if info is None:
+        return
+    if codec == "ffv1" and info.sar != 1:
+        # H.264 carries the pixel shape in its bitstream; FFV1 relies on the container's, which
+        # PyAV gives no way to set
+        raise OutputError(f"{os.path.basename(name)}: lossless FFV1 output cannot hold this video's pixel aspect "
+                          f"ratio ({info.sar.numerator}:{info.sar.denominator}, non-square pixels): use H.264")
+    if fmt != "avi":
         return
     if info.is_vfr:
         raise OutputError(f"{os.path.basename(name)}: AVI cannot hold a variable frame rate (each frame's time "
@@ -162,7 +169,7 @@ class VideoWriter:
         self.audio_edit = audio_edit if audio_edit is not None and audio_edit.needed else None
         fmt = container_for(final_name or path, settings)
         codec_name = CODECS[settings.codec]
-        check_container(fmt, info, self._name)
+        check_container(fmt, info, self._name, settings.codec)
         opts = {}
         if fmt in ("mp4", "mov"):
             if settings.faststart:
