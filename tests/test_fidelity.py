@@ -275,3 +275,5 @@ def test_dropped_data_stream_is_named_in_the_report(corpus, tmp_path):
                                                               settings=EncodeSettings(preset="ultrafast"))))
     assert done.report["media"]["dropped_streams"] == ["stream 2: data"]
     assert done.report["media"]["start_s"] == str(Fraction(1920, 90000))
+    html = Path(done.report_paths[1]).read_text(encoding="utf-8")
+    assert "streams not carried over" in html and "stream 2: data" in html

@@ -483,6 +483,16 @@ def render_html(r: dict) -> str:
         rows += [("frame rate", f"{media['fps']} ({media['fps_float']} fps)"
                   + (", variable" if media.get("variable_frame_rate") else "")),
                  ("duration", f"{media['duration_s']} s")]
+        if media.get("sample_aspect_ratio", "1:1") != "1:1":
+            rows.append(("pixel aspect ratio", media["sample_aspect_ratio"]))
+        if media.get("field_order", "progressive") != "progressive":
+            rows.append(("interlaced", media["field_order"]))
+        if media.get("skipped_leading_frames"):
+            rows.append(("leading frames not decodable (mid-GOP start)", media["skipped_leading_frames"]))
+        if media.get("dropped_streams"):
+            rows.append(("streams not carried over", "; ".join(media["dropped_streams"])))
+        for n in media.get("notes", []):
+            rows.append(("note", n))
     ex = r["export"]
     if ex.get("frame_range"):
         fr = ex["frame_range"]
