@@ -347,7 +347,8 @@ def facts(path: str | Path) -> Facts:
 
 def export_case(case: Case, src: Path, out_dir: Path):
     """Export ``src`` to ``out_dir / case.output`` through the delivery job, one box mask over the
-    middle of every frame (no leak check, no report). Returns the Delivery or the ObscuraError."""
+    middle of every frame (no leak check, no report), x264 preset veryfast (B-frames, like the
+    default medium). Returns the Delivery or the ObscuraError."""
     from app.base.progress import run
     from app.core import Keyframe, Project, RedactionStyle, Shape, Track
     from app.errors import ObscuraError
@@ -365,7 +366,7 @@ def export_case(case: Case, src: Path, out_dir: Path):
         keys = [Keyframe(0, box)] + ([Keyframe(last, box)] if last else [])
         project.add_track(Track("manual-0001", "manual", keys,
                                 style=RedactionStyle(method="pixelate", margin=0, feather=0)))
-        settings = None if media.is_image else EncodeSettings(preset="ultrafast")
+        settings = None if media.is_image else EncodeSettings(preset="veryfast")  # B-frames, as the default
         return run(delivery_job(project, media, DeliveryOptions(str(out), settings=settings, report=False)))
     except ObscuraError as e:
         return e
