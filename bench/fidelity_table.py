@@ -1,6 +1,8 @@
 """The fidelity table (issue 18): each case of ``tests/fidelity_corpus.py``, its input and its
 export side by side: frame count, first..last frame time (s), duration (s), SAR, field order,
-alpha, audio streams. A case whose export was refused shows the one-line message.
+alpha, display rotation, audio streams. A case whose export was refused shows the one-line message. The input's
+duration is measured from its packets' durations: a transport stream stores none for its last
+frame, so its "in" duration is one frame short (the output's is right).
 
     PYTHONPATH=$PWD .venv/bin/python bench/fidelity_table.py /tmp/fidelity [--cases a,b]
 """
@@ -17,7 +19,7 @@ if str(REPO) not in sys.path:
 
 from tests.fidelity_corpus import CASES, export_case, facts, write_corpus  # noqa: E402
 
-HEAD = f"{'n':>3} {'first..last time':>22} {'dur':>7} {'SAR':>6} {'field':>11} {'alpha':>10} audio"
+HEAD = f"{'n':>3} {'first..last time':>22} {'dur':>7} {'SAR':>6} {'field':>11} {'alpha':>10} {'rot':>4} audio"
 
 
 def main() -> int:
@@ -35,7 +37,10 @@ def main() -> int:
         if case.name not in paths:
             continue
         src = paths[case.name]
-        done = export_case(case, src, out_dir)
+        try:
+            done = export_case(case, src, out_dir)
+        except Exception as e:  # noqa: BLE001 - an internal error is a result too (the CLI: exit 70)
+            done = RuntimeError(f"INTERNAL ERROR {type(e).__name__}: {e}")
         print(f"{case.name:<15} in  {facts(src).line()}")
         if isinstance(done, Exception):
             print(f"{'':<15} out refused: {str(done)[:110]}")

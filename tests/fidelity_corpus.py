@@ -280,6 +280,7 @@ class Facts:
     sar: Fraction | None = None
     field_order: str = "progressive"
     alpha: str = "-"
+    rotation: float = 0.0  # the display matrix's turn, degrees (as PyAV reads it)
     audio: tuple[str, ...] = ()
     error: str | None = None
 
@@ -291,7 +292,7 @@ class Facts:
         dur = f"{float(self.duration):.4f}" if self.duration is not None else "-"
         sar = f"{self.sar.numerator}:{self.sar.denominator}" if self.sar else "1:1"
         return (f"{self.frames:>3} {times:>22} {dur:>7} {sar:>6} {self.field_order:>11} {self.alpha:>10} "
-                f"{','.join(self.audio) or '-'}")
+                f"{self.rotation:>4g} {','.join(self.audio) or '-'}")
 
 
 FIELD_ORDERS = {0: "unknown", 1: "progressive", 2: "tff", 3: "bff", 4: "tb", 5: "bt"}
@@ -338,6 +339,7 @@ def facts(path: str | Path) -> Facts:
             elif order not in ("unknown", "progressive"):
                 f.field_order = f"{order}(tag)"  # the stream says interlaced, the frames are not
             if first is not None:
+                f.rotation = float(first.rotation or 0)
                 f.alpha = "yes" if "a" in first.format.name.replace("gray", "") else "-"
             f.audio = tuple(a.codec_context.name for a in c.streams.audio)
     except av.error.FFmpegError as e:

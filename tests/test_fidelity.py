@@ -58,8 +58,9 @@ def test_export_keeps_what_the_input_holds(name, corpus, exported):
         return
     assert b.audio == a.audio, f"{name}: audio {a.audio} -> {b.audio}"
     assert b.field_order == a.field_order, f"{name}: field order {a.field_order} -> {b.field_order}"
-    if name != "broken_matrix":  # its "SAR" is FFmpeg's reading of the sheared matrix (see below)
+    if name != "broken_matrix":  # its "SAR" and turn are FFmpeg's reading of a sheared matrix (see below)
         assert b.sar == a.sar, f"{name}: SAR {a.sar} -> {b.sar}"
+        assert b.rotation == a.rotation, f"{name}: rotation {a.rotation} -> {b.rotation}"
     ext = Path(case.output).suffix
     if ext == ".avi":
         # AVI has no frame times, only a frame rate; FFmpeg reads H.264 in AVI one frame late
@@ -250,7 +251,7 @@ def test_encrypted_input_is_refused_in_one_line(corpus, tmp_path):
 
 
 # -- (10) display matrix, dropped streams ------------------------------------------------------------
-def test_probe_ignores_a_display_matrix_that_is_no_rotation(corpus):
+def test_probe_ignores_a_display_matrix_that_is_no_rotation(corpus, exported):
     from app.media.probe import probe
 
     with av.open(str(corpus["broken_matrix"])) as c:
@@ -260,6 +261,8 @@ def test_probe_ignores_a_display_matrix_that_is_no_rotation(corpus):
     assert info.rotation == 0
     assert info.sar == 1  # FFmpeg reads the shear as an absurd pixel shape: not kept either
     assert any("display matrix" in n for n in info.notes)
+    _result, out = exported("broken_matrix")
+    assert facts(out).rotation == 0  # the output is shown as coded, not turned by a nonsense angle
 
 
 def test_dropped_data_stream_is_named_in_the_report(corpus, tmp_path):
