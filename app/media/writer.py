@@ -176,8 +176,10 @@ class VideoWriter:
                 opts["movflags"] = "+faststart"
             # the edit list (the start offset) in the video's own clock, not whole milliseconds
             opts["movie_timescale"] = str(_movie_timescale(info.time_base))
-        if fmt == "matroska":
-            opts["avoid_negative_ts"] = "disabled"  # audio priming before 0 must not shift the video
+        if fmt == "matroska" and info.pts and info.pts[0] >= 0:
+            # audio priming before 0 (and B-frames' decode times) must not shift the video; a video
+            # that itself starts before 0 is shifted as FFmpeg does (Matroska reads such frames untimed)
+            opts["avoid_negative_ts"] = "disabled"
         try:
             self._out = av.open(path, mode="w", format=fmt, options=opts)
         except OSError as e:
