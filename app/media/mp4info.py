@@ -15,7 +15,7 @@ from app.errors import UnsupportedMedia
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex", b"udta"}
 _ENCRYPTED = {b"encv": "video", b"enca": "audio", b"enct": "text", b"encs": "system"}
 _MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"styp", b"sidx", b"moof", b"pnot"}
-MAX_MOOV = 256 << 20  # an index larger than this is not read (the demuxer decides about it)
+MAX_MOOV = 64 << 20  # an index larger than this is not read (the demuxer decides about it)
 
 
 def refuse_encrypted(path: str) -> None:
