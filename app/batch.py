@@ -207,6 +207,7 @@ def process_file(in_path: str, out_path: str, options: BatchOptions, cancel=None
 
     from app.base.logs import format_for_log, scrub_log_text
     from app.base.progress import run
+    from app.jobs.delivery import preflight
     from app.jobs.process import process_job
     from app.jobs.text import progress_printer
     from app.media.facts import open_media
@@ -217,6 +218,7 @@ def process_file(in_path: str, out_path: str, options: BatchOptions, cancel=None
     try:
         media = open_media(in_path)  # a corrupt file fails here, before the models load
         delivery = replace(options.delivery, output=out_path)
+        preflight(media, delivery)  # ... and an output the writer cannot make (codec, container, folder)
         detector = _detector_for(options.detector)
         done = run(process_job(media, detector, delivery, options.analysis, styles=options.styles, cancel=cancel),
                    progress_printer(log, tty=False))

@@ -162,9 +162,9 @@ def test_process_probes_the_input_once(short, tmp_path, monkeypatch):
     scanned = []
     real = probe_mod._probe_container
 
-    def counting(path, container, first):
+    def counting(path, container, *rest):
         scanned.append(Path(path).name)
-        return real(path, container, first)
+        return real(path, container, *rest)
 
     monkeypatch.setattr(probe_mod, "_probe_container", counting)
     out = tmp_path / "once.mp4"

@@ -107,16 +107,45 @@ def preflight(media: MediaFacts, options: DeliveryOptions) -> None:
         raise OutputError("a photo exports to a photo and a video to a video: use .jpg or .png for a photo, "
                           ".mp4, .mov, .m4v, .mkv or .avi for a video")
     if not media.is_image:
-        from app.media.writer import EncodeSettings, container_for
+        from app.media.writer import EncodeSettings, check_container, container_for
 
         settings = options.settings or EncodeSettings()
         settings.validate()
-        container_for(out, settings)
+        check_container(container_for(out, settings), media.info, out, settings.codec)
         check_frame_range(options.frame_range, media.frame_count)
     elif options.frame_range not in (None, (0, 0)):
         raise OutputError("a photo has one frame: no frame range")
+    elif not out.lower().endswith(".png"):
+        from app.media.images import read_alpha
+
+        if read_alpha(media.path) is not None:
+            raise OutputError(f"{media.path} has transparency (alpha), which a JPEG cannot hold: export it to .png")
     check_output_path(out, [media.path])
     options.leak.check()
+
+
+def input_notes(media: MediaFacts, output: str | None = None) -> list[str]:
+    """What the output holds less than the input file, in words (the report has the same, but the
+    rounding of ``output``'s clock)."""
+    info = media.info
+    if info is None:
+        return []
+    lines = []
+    if output is not None and output.lower().endswith(".mkv"):
+        from fractions import Fraction
+
+        worst = max(abs(t - round(t * 1000) / Fraction(1000)) for t in (p * info.time_base for p in info.pts))
+        if worst:
+            lines.append(f"Matroska keeps times to the millisecond: frame times are rounded by up to "
+                         f"{float(worst) * 1000:.3f} ms (.mp4 and .mov keep them exactly)")
+    if info.skipped_leading:
+        lines.append(f"{media.path} starts mid-GOP: its first {info.skipped_leading} frames cannot be decoded "
+                     f"(they need a keyframe the file does not have); the output holds the {info.frame_count} "
+                     "frames from its first keyframe on")
+    if info.dropped_streams:
+        lines.append("not carried over to the output: " + "; ".join(info.dropped_streams))
+    lines.extend(info.notes)
+    return lines
 
 
 def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
@@ -138,6 +167,8 @@ def delivery_job(project: Project, media: MediaFacts, options: DeliveryOptions,
     if result.cancelled:
         return out
     yield note(export_line(options.output, result))
+    for line in input_notes(media, options.output):
+        yield note(line)
     notes = []
     if lo.enabled:
         from app.pipelines.leakcheck import leak_check

@@ -74,6 +74,27 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
+def read_alpha(path: str) -> np.ndarray | None:
+    """A PNG's alpha channel (uint8, 0 = transparent), oriented as :func:`read_image`'s pixels;
+    None for a JPEG or a PNG without transparency. Call :func:`read_image` first (it checks the file)."""
+    import cv2
+
+    if os.path.splitext(path)[1].lower() != ".png":
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 26 or data[25] not in (4, 6) and b"tRNS" not in data[:65536]:
+        return None  # colour type 4 (grey + alpha), 6 (RGBA), or a palette/colour key with tRNS
+    with _stderr_captured():
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 3 or img.shape[2] != 4:
+        return None
+    alpha = img[..., 3]
+    if alpha.dtype != np.uint8:  # 16-bit PNG: the same transparency in 8 bits
+        alpha = (alpha >> 8).astype(np.uint8)
+    return np.ascontiguousarray(alpha)
+
+
 def check_photo(path: str) -> tuple[str, int, int]:
     """Every check :func:`read_image` makes before decoding: (kind, width, height)."""
     _data, kind, (width, height) = _checked(path)
@@ -221,13 +242,19 @@ def _stderr_captured():
             os.close(saved)
 
 
-def write_image(path: str, image: np.ndarray, quality: int = 95) -> None:
-    """Write ``image`` (BGR) to ``path`` as JPEG or PNG by extension. cv2 writes no metadata."""
+def write_image(path: str, image: np.ndarray, quality: int = 95, alpha: np.ndarray | None = None) -> None:
+    """Write ``image`` (BGR) to ``path`` as JPEG or PNG by extension. cv2 writes no metadata.
+    ``alpha``: the transparency to keep (PNG only)."""
     import cv2
 
     ext = _WRITE_EXT.get(os.path.splitext(path)[1].lower())
     if ext is None:
         raise OutputError(f"unsupported image output type: {path} (use .jpg or .png)")
+    if alpha is not None:
+        if ext != ".png":
+            raise OutputError(f"{os.path.basename(path)}: a JPEG cannot hold the photo's transparency (alpha): "
+                              "export it to .png")
+        image = np.dstack([image, alpha])
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
     ok, enc = cv2.imencode(ext, image, params)
     if not ok:

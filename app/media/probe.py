@@ -64,6 +64,12 @@ class VideoInfo:
     bit_depth: int = 8
     audio: list[AudioInfo] = field(default_factory=list)
     damage: str | None = None  # why the file looks truncated or damaged (None: it reads to the end)
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: 32:27 for a 16:9 DVD
+    field_order: str = "progressive"  # or "tff" / "bff" (interlaced, top or bottom field first)
+    last_duration: int = 0  # the last frame's duration (time_base units): a VFR clip's may be long
+    skipped_leading: int = 0  # frames before the first decodable one (a stream cut mid-GOP): not in the table
+    dropped_streams: list[str] = field(default_factory=list)  # streams the export leaves out, in words
+    notes: list[str] = field(default_factory=list)  # what the probe corrected or ignored, in words
     pts: list[int] = field(default_factory=list, repr=False)  # frame index -> pts (time_base units)
     keyframe_pts: list[int] = field(default_factory=list, repr=False)
 
@@ -92,6 +98,13 @@ class VideoInfo:
                 index = last + 1
         return min(index, self.frame_count - 1)
 
+    def frame_duration(self, index: int) -> int:
+        """How long frame ``index`` is shown (time_base units): to the next frame, or the last
+        frame's own duration."""
+        if index + 1 < self.frame_count:
+            return self.pts[index + 1] - self.pts[index]
+        return self.last_duration or (self.pts[-1] - self.pts[-2] if self.frame_count > 1 else 1)
+
     def summary(self) -> dict:
         return {
             "path": os.path.basename(self.path),
@@ -108,10 +121,16 @@ class VideoInfo:
             "frame_count": self.frame_count,
             "duration_s": round(float(self.duration), 4),
             "variable_frame_rate": self.is_vfr,
+            "start_s": str(self.start_pts * self.time_base),
+            "sample_aspect_ratio": f"{self.sar.numerator}:{self.sar.denominator}",
+            "field_order": self.field_order,
             "audio": [
                 {"index": a.index, "codec": a.codec, "sample_rate": a.sample_rate, "channels": a.channels}
                 for a in self.audio
             ],
+            **({"skipped_leading_frames": self.skipped_leading} if self.skipped_leading else {}),
+            **({"dropped_streams": self.dropped_streams} if self.dropped_streams else {}),
+            **({"notes": self.notes} if self.notes else {}),
             **({"damage": self.damage} if self.damage else {}),
         }
 
@@ -251,19 +270,35 @@ def require_complete(info: VideoInfo) -> None:
 
 def probe(path: str) -> VideoInfo:
     """Probe ``path`` and scan its video packets. Raises a clear ObscuraError on bad input."""
-    first = check_video(path)
+    first, field_order = _check_video(path)
     container = open_input(path)  # a fresh demuxer: seeking back is unreliable for some formats
     try:
-        return _probe_container(path, container, first)
+        return _probe_container(path, container, first, field_order)
     finally:
         container.close()
 
 
 def check_video(path: str) -> av.VideoFrame:
     """Open ``path``, check its video stream and decode its first frame (returned); no packet scan."""
+    return _check_video(path)[0]
+
+
+FIELD_ORDERS = {2: "tff", 3: "bff", 4: "tff", 5: "bff"}  # FFmpeg's AVFieldOrder: TT, BB, TB, BT
+
+
+def _check_video(path: str) -> tuple[av.VideoFrame, str]:
+    """The first decoded frame and the field order ("progressive", "tff" or "bff")."""
+    from app.media.mp4info import refuse_encrypted
+
+    refuse_encrypted(path)
     container = open_input(path)
     try:
-        return _first_frame(container, _check_video_stream(path, container), path)
+        vs = _check_video_stream(path, container)
+        first = _first_frame(container, vs, path)
+        order = FIELD_ORDERS.get(int(getattr(vs.codec_context, "field_order", 0) or 0))
+        if order is None and first.interlaced_frame:
+            order = "tff"  # interlaced frames with no order stated: top first, FFmpeg's default
+        return first, order if first.interlaced_frame or order else "progressive"
     finally:
         container.close()
 
@@ -291,7 +326,7 @@ def _check_video_stream(path: str, container):
     return vs
 
 
-def _probe_container(path: str, container, first) -> VideoInfo:
+def _probe_container(path: str, container, first, field_order: str = "progressive") -> VideoInfo:
     vs = video_stream(container)
     codec_name = vs.codec_context.name if vs.codec_context is not None else "unknown"
     time_base = vs.time_base or Fraction(1, 90000)
@@ -321,6 +356,16 @@ def _probe_container(path: str, container, first) -> VideoInfo:
         raise CorruptMedia(f"no video frames in {path}; the file is empty, truncated or corrupt")
     step = last_duration or max(1, int(round(1 / (_exact_rate(vs, [], time_base) * time_base))))
     pts_list = _fill_missing(raw_pts, step)
+    skipped = 0
+    if is_key and not is_key[0] and first.pts is not None:
+        # A stream cut mid-GOP (a recording started mid-broadcast): the frames before the first
+        # decodable one reference pictures that are not in the file. The table starts at the first
+        # frame that decodes, so the probe, the reader and the export count the same frames.
+        keep = [i for i, p in enumerate(pts_list) if p >= first.pts]
+        skipped = len(pts_list) - len(keep)
+        if keep and skipped:
+            pts_list = [pts_list[i] for i in keep]
+            is_key = [is_key[i] for i in keep]
     key_pts = [p for p, k in zip(pts_list, is_key, strict=True) if k]
     pts_list.sort()
     # Duplicate timestamps would make frame lookup ambiguous; nudge them apart by one tick.
@@ -339,7 +384,7 @@ def _probe_container(path: str, container, first) -> VideoInfo:
     duration = (pts_list[-1] - pts_list[0] + last_duration) * time_base
     damage = damage or _truncation(vs, packets, Fraction(duration), fps)
 
-    rotation = int(getattr(first, "rotation", 0) or 0) % 360
+    rotation, notes = _checked_rotation(first)
     pix_fmt = first.format.name
     bit_depth = max((c.bits for c in first.format.components), default=8)
 
@@ -379,9 +424,54 @@ def _probe_container(path: str, container, first) -> VideoInfo:
         bit_depth=bit_depth,
         audio=audio,
         damage=damage,
+        sar=_sample_aspect_ratio(vs),
+        field_order=field_order,
+        last_duration=int(last_duration),
+        skipped_leading=skipped,
+        dropped_streams=_dropped_streams(container, vs),
+        notes=notes,
         pts=pts_list,
         keyframe_pts=key_pts,
     )
+
+
+def _checked_rotation(first) -> tuple[int, list[str]]:
+    """The display rotation in quarter turns (counter-clockwise degrees), and a note when the
+    file's display matrix is not a rotation by a multiple of 90 degrees (then it is ignored: the
+    frames are shown as they are coded)."""
+    raw = getattr(first, "rotation", 0) or 0
+    angle = float(raw) % 360
+    nearest = round(angle / 90) * 90 % 360
+    if abs(angle - round(angle / 90) * 90) > 0.5:
+        return 0, [f"the display matrix asks for a {angle:.0f} degree turn, not a multiple of 90: ignored "
+                   "(shown as coded)"]
+    return int(nearest), []
+
+
+def _sample_aspect_ratio(vs) -> Fraction:
+    """The pixel shape: the container's, else the codec's; 1 (square) when unknown or absurd."""
+    for sar in (vs.sample_aspect_ratio, vs.codec_context.sample_aspect_ratio if vs.codec_context else None):
+        try:
+            r = Fraction(sar) if sar else None
+        except (TypeError, ValueError, ZeroDivisionError):
+            r = None
+        if r and Fraction(1, 10) <= r <= 10 and r.denominator <= 65535 and r.numerator <= 65535:
+            return r
+    return Fraction(1)
+
+
+def _dropped_streams(container, vs) -> list[str]:
+    """The streams an export does not carry over (all but the video and the audio), in words:
+    "stream 2: subtitle (mov_text)"."""
+    out = []
+    for s in container.streams:
+        if s.index == vs.index or s.type == "audio":
+            continue
+        name = s.codec_context.name if getattr(s, "codec_context", None) is not None else None
+        kind = "cover picture" if s.type == "video" and s.disposition & av.stream.Disposition.attached_pic \
+            else f"{s.type}"
+        out.append(f"stream {s.index}: {kind}" + (f" ({name})" if name else ""))
+    return out
 
 
 def _fill_missing(raw: list[int | None], step: int) -> list[int]:

@@ -100,6 +100,38 @@ def container_for(path: str, settings: EncodeSettings) -> str:
     return fmt
 
 
+def check_container(fmt: str, info: VideoInfo, name: str, codec: str = "h264") -> None:
+    """Refuse what the container cannot hold, naming the property: AVI has one frame rate and no
+    frame times, so neither a variable frame rate nor a start between two frames."""
+    if info is None:
+        return
+    if codec == "ffv1" and info.sar != 1:
+        # H.264 carries the pixel shape in its bitstream; FFV1 relies on the container's, which
+        # PyAV gives no way to set
+        raise OutputError(f"{os.path.basename(name)}: lossless FFV1 output cannot hold this video's pixel aspect "
+                          f"ratio ({info.sar.numerator}:{info.sar.denominator}, non-square pixels): use H.264")
+    if fmt != "avi":
+        return
+    if info.is_vfr:
+        raise OutputError(f"{os.path.basename(name)}: AVI cannot hold a variable frame rate (each frame's time "
+                          "would be lost): use .mp4, .mov or .mkv")
+    start = info.start_pts * info.time_base
+    if info.fps and (start * info.fps).denominator != 1:
+        raise OutputError(f"{os.path.basename(name)}: AVI cannot hold this video's start time ({float(start):.4f} s "
+                          "is not a whole number of frames): use .mp4, .mov or .mkv")
+
+
+def _movie_timescale(time_base: Fraction) -> int:
+    """The MP4 movie timescale (edit lists, the movie's duration) that holds the video's start
+    exactly: its time base's denominator, within the 32-bit field (else 1000, FFmpeg's default)."""
+    ts = Fraction(time_base).denominator
+    if not 0 < ts < 2**31:
+        return 1000
+    while ts < 1000:  # multiples keep it exact; at least FFmpeg's millisecond
+        ts *= 2
+    return ts if ts < 2**31 else 1000
+
+
 def choose_pix_fmt(codec_name: str, input_fmt: str, bit_depth: int) -> str:
     supported = {f.name for f in (av.codec.Codec(codec_name, "w").video_formats or [])}
     if input_fmt in supported:
@@ -137,15 +169,24 @@ class VideoWriter:
         self.audio_edit = audio_edit if audio_edit is not None and audio_edit.needed else None
         fmt = container_for(final_name or path, settings)
         codec_name = CODECS[settings.codec]
+        check_container(fmt, info, self._name, settings.codec)
         opts = {}
-        if settings.faststart and fmt in ("mp4", "mov"):
-            opts["movflags"] = "+faststart"
+        if fmt in ("mp4", "mov"):
+            if settings.faststart:
+                opts["movflags"] = "+faststart"
+            # the edit list (the start offset) in the video's own clock, not whole milliseconds
+            opts["movie_timescale"] = str(_movie_timescale(info.time_base))
+        if fmt == "matroska" and info.pts and info.pts[0] >= 0:
+            # audio priming before 0 (and B-frames' decode times) must not shift the video; a video
+            # that itself starts before 0 is shifted as FFmpeg does (Matroska reads such frames untimed)
+            opts["avoid_negative_ts"] = "disabled"
         try:
             self._out = av.open(path, mode="w", format=fmt, options=opts)
         except OSError as e:
             raise OutputError(describe_os_error(e, self._name)) from None
         self._out.metadata.clear() if hasattr(self._out.metadata, "clear") else None
         self.frames_written = 0
+        self._durations: dict[int, int] = {}  # output pts -> the frame's duration, for the muxer
         self._audio_map: dict[int, tuple] = {}
         try:
             self._video = self._add_video(codec_name)
@@ -165,9 +206,19 @@ class VideoWriter:
                 ("yuv420", "yuv422", "nv")):
             # H.264's 4:2:0 and 4:2:2 need even sizes; 4:4:4 keeps an odd-sized frame exactly as it is
             vs.pix_fmt = "yuv444p10le" if info.bit_depth > 8 else "yuv444p"
-        vs.time_base = info.time_base
         ctx = vs.codec_context
-        ctx.time_base = info.time_base
+        # AVI has no frame times, only a frame rate: its clock is one tick a frame (PyAV rescales
+        # the frames' pts into it); every other container keeps the input's time base
+        self._avi = self._out.format.name == "avi"
+        tb = Fraction(1) / info.fps if self._avi and info.fps else info.time_base
+        vs.time_base = tb
+        ctx.time_base = tb
+        if info.sar != 1:
+            ctx.sample_aspect_ratio = info.sar  # non-square pixels: the picture keeps its shape
+        interlaced = info.field_order in ("tff", "bff")
+        if interlaced:
+            ctx.field_order = 2 if info.field_order == "tff" else 3
+            ctx.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
         for attr in ("color_range", "colorspace", "color_primaries", "color_trc"):
             value = getattr(info, attr)
             if value:
@@ -176,7 +227,15 @@ class VideoWriter:
                 except (ValueError, TypeError, AttributeError):
                     pass
         if codec_name == "libx264":
-            ctx.options = {"crf": str(self.settings.crf), "preset": self.settings.preset}
+            opts = {"crf": str(self.settings.crf), "preset": self.settings.preset}
+            params = []
+            if interlaced:
+                params.append("interlaced=1:" + ("tff=1" if info.field_order == "tff" else "bff=1"))
+            if self._avi:
+                params.append("bframes=0")  # AVI stores no presentation times: frames in coded order
+            if params:
+                opts["x264-params"] = ":".join(params)
+            ctx.options = opts
         else:
             ctx.options = {"level": "3", "g": "1", "slicecrc": "1"}
             ctx.thread_count = 0
@@ -189,7 +248,10 @@ class VideoWriter:
         if mode == "drop":
             return
         name = in_stream.codec_context.name if in_stream.codec_context else ""
-        if self.audio_edit is None and mode == "copy" and name in self._out.supported_codecs:
+        # AVI has no filter to turn AAC in ADTS frames (a transport stream's) into the stored form
+        # that it needs: such a track is transcoded rather than copied
+        adts = name == "aac" and not in_stream.codec_context.extradata and self._out.format.name == "avi"
+        if self.audio_edit is None and mode == "copy" and name in self._out.supported_codecs and not adts:
             out_stream = self._out.add_stream_from_template(in_stream)
             self._audio_map[in_stream.index] = ("copy", out_stream, None)
             return
@@ -212,12 +274,23 @@ class VideoWriter:
         self._audio_map[in_stream.index] = ("aac", out_stream, decoder)
 
     # -- writing --------------------------------------------------------------------------------
-    def write(self, frame: av.VideoFrame, pts: int) -> None:
+    def write(self, frame: av.VideoFrame, pts: int, duration: int | None = None) -> None:
+        """Encode ``frame`` at ``pts``; ``duration`` (time_base units): how long it is shown, which
+        the muxer stores for the last frame (a VFR clip's last frame may last seconds)."""
         frame.pts = pts
         frame.time_base = self.info.time_base
         frame.pict_type = 0  # let the encoder choose frame types
-        self._mux(self._video.encode(frame))
+        if duration and not self._avi:
+            self._durations[pts] = int(duration)
+        self._mux_video(self._video.encode(frame))
         self.frames_written += 1
+
+    def _mux_video(self, packets) -> None:
+        for p in packets:
+            d = self._durations.pop(p.pts, None) if p.pts is not None else None
+            if d:
+                p.duration = d
+        self._mux(packets)
 
     def write_audio(self, stream_index: int, packet: av.Packet) -> None:
         entry = self._audio_map.get(stream_index)
@@ -252,7 +325,7 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush the encoders and finish the file."""
-        self._mux(self._video.encode(None))
+        self._mux_video(self._video.encode(None))
         for entry in self._audio_map.values():
             mode, out_stream, decoder = entry[:3]
             if mode == "aac":

@@ -20,6 +20,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,7 +47,6 @@ from app.tracking.build_tracks import (
     merge_passes,
     stitch,
 )
-from app.tracking.bytetrack import ByteTracker, TrackerParams
 from app.tracking.extend import (
     EXTEND_S,
     ExtendedTrack,
@@ -56,6 +56,9 @@ from app.tracking.extend import (
     extension_params,
 )
 from app.tracking.scenecut import CutDetector
+
+if TYPE_CHECKING:  # ByteTrack needs SciPy (a second or more to import): only when a video is tracked
+    from app.tracking.bytetrack import ByteTracker, TrackerParams
 
 # Per class: ByteTrack's high threshold (first association, births). Lower scores down to the
 # detector's low threshold are used only to extend tracks; scores >= the class's seed threshold
@@ -157,6 +160,8 @@ def analyze(
             detector = UprightDetector(detector, info.rotation)
         start, end = frame_range or (0, info.frame_count)
         start, end = max(0, start), min(info.frame_count, end)
+        from app.tracking.bytetrack import ByteTracker
+
         trackers = {c: ByteTracker(_tracker_params(c, fps)) for c in seeds}
         forward = _Forward(trackers, cuts) if tracking else None
         meter = RateMeter("analyze", max(0, end - start))
@@ -244,6 +249,8 @@ def analyze(
 
 
 def _tracker_params(class_id: int, fps: Fraction) -> TrackerParams:
+    from app.tracking.bytetrack import TrackerParams
+
     high = HIGH_THRESH.get(class_id, 0.5)
     return TrackerParams(high_thresh=high, new_track_thresh=high, track_buffer=max(10, int(round(float(fps)))))
 
@@ -316,6 +323,8 @@ def _build_tracks(dets: Detections, trackers, det_frames: list[int], cuts: list[
 
 
 def _backward_pass(dets: Detections, c: int, det_frames: list[int], cuts: list[int], tp: TrackerParams) -> list[list[int]]:
+    from app.tracking.bytetrack import ByteTracker
+
     tracker = ByteTracker(tp)
     cut_set = set(cuts)
     sel_c = np.nonzero(dets.class_id == c)[0]

@@ -23,7 +23,7 @@ from app.base.stages import stage, timed
 from app.core.project import Project
 from app.errors import CorruptMedia, OutputError
 from app.media.frames import fallback_format, native_format_supported, plane_image
-from app.media.images import read_image, write_image
+from app.media.images import read_alpha, read_image, write_image
 from app.media.probe import VideoInfo, is_image_path, probe, require_complete
 from app.media.reader import AudioPacket, VideoReader
 from app.media.writer import AudioEdit, EncodeSettings, MuteSpan, VideoWriter
@@ -121,7 +121,7 @@ def export(
                             result.masked_frames += 1
                             result.masks_drawn += drawn
                     with stage("encode"):
-                        writer.write(frame, item.pts - shift)
+                        writer.write(frame, item.pts - shift, info.frame_duration(item.index))
                     result.frames += 1
                     p = meter.progress(result.frames)
                     if p is not None:
@@ -204,10 +204,15 @@ def _export_image(project: Project, input_path: str, output_path: str) -> Genera
         raise OutputError("a photo exports to a photo: use .jpg or .png for both input and output")
     t0 = time.perf_counter()
     image = read_image(input_path)
+    alpha = read_alpha(input_path)  # a transparent PNG stays transparent: redaction changes colour only
+    if alpha is not None and not output_path.lower().endswith(".png"):
+        raise OutputError(f"{input_path} has transparency (alpha), which a JPEG cannot hold: export it to .png")
+    if alpha is not None and alpha.shape != image.shape[:2]:
+        raise OutputError(f"{input_path}: a transparent PNG turned by its EXIF orientation is not supported")
     masks = _masks(project, 0)
     out = redact_bgr(image, masks)
     with atomic_output(output_path, [input_path], supersedes=_report_paths(output_path)) as tmp:
-        write_image(tmp, out)
+        write_image(tmp, out, alpha=alpha)
     yield Progress("export", 1, 1, message="done")
     return ExportResult(
         output=output_path,

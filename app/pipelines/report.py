@@ -83,7 +83,13 @@ def _media_facts(input_path: str, media=None):
     return {"kind": "video", "width": info.width, "height": info.height, "frame_count": info.frame_count,
             "fps": str(info.fps), "fps_float": round(float(info.fps), 4),
             "duration_s": round(float(info.duration), 4), "variable_frame_rate": bool(info.is_vfr),
-            "codec": info.codec, "rotation": info.rotation, "audio_streams": len(info.audio)}, info
+            "codec": info.codec, "rotation": info.rotation, "audio_streams": len(info.audio),
+            "start_s": str(info.start_pts * info.time_base),
+            "sample_aspect_ratio": f"{info.sar.numerator}:{info.sar.denominator}",
+            "field_order": info.field_order,
+            **({"skipped_leading_frames": info.skipped_leading} if info.skipped_leading else {}),
+            **({"dropped_streams": list(info.dropped_streams)} if info.dropped_streams else {}),
+            **({"notes": list(info.notes)} if info.notes else {})}, info
 
 
 def _model_facts(detector_config: dict | None) -> list[dict]:
@@ -477,6 +483,16 @@ def render_html(r: dict) -> str:
         rows += [("frame rate", f"{media['fps']} ({media['fps_float']} fps)"
                   + (", variable" if media.get("variable_frame_rate") else "")),
                  ("duration", f"{media['duration_s']} s")]
+        if media.get("sample_aspect_ratio", "1:1") != "1:1":
+            rows.append(("pixel aspect ratio", media["sample_aspect_ratio"]))
+        if media.get("field_order", "progressive") != "progressive":
+            rows.append(("interlaced", media["field_order"]))
+        if media.get("skipped_leading_frames"):
+            rows.append(("leading frames not decodable (mid-GOP start)", media["skipped_leading_frames"]))
+        if media.get("dropped_streams"):
+            rows.append(("streams not carried over", "; ".join(media["dropped_streams"])))
+        for n in media.get("notes", []):
+            rows.append(("note", n))
     ex = r["export"]
     if ex.get("frame_range"):
         fr = ex["frame_range"]
