@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -114,6 +114,8 @@ class Section(QWidget):
 
 
 class InspectorPanel(QWidget):
+    reasonPicked = Signal(str)  # a reason chosen or typed for the selected tracks ("" clears it)
+
     TRACK_FIELDS = (
         ("title", "Track"), ("cls", "Class"), ("label", "Label"), ("state", "State"), ("range", "Frames"),
         ("keyframes", "Keyframes"), ("scores", "Scores"), ("shape", "Shape"),
@@ -190,6 +192,17 @@ class InspectorPanel(QWidget):
         method.currentIndexChanged.connect(lambda _i: self._track_style_edited("method"))
         for key in ("strength", "margin", "feather"):
             self.track_style[key].valueChanged.connect(lambda _v, k=key: self._track_style_edited(k))
+        self.reason_combo = QComboBox()
+        self.reason_combo.setObjectName("track_reason")
+        self.reason_combo.setEditable(True)
+        self.reason_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.reason_combo.lineEdit().setPlaceholderText("why redacted / kept visible")
+        self.reason_combo.setToolTip("Why the selected track(s) are redacted or kept visible, for the audit "
+                                     "report's log: pick one (Edit ▸ Reasons… edits the list) or type another")
+        self.reason_combo.activated.connect(lambda _i: self._reason_edited())
+        self.reason_combo.lineEdit().editingFinished.connect(self._reason_edited)
+        self._reasons: list[str] = []
+        form.addRow("Reason", self.reason_combo)
         self.track_fields["source"] = source = _value()
         self.reset_style_button = QPushButton("Reset to class default")
         self.reset_style_button.setObjectName("track_style_reset")
@@ -343,6 +356,20 @@ class InspectorPanel(QWidget):
         return self.doc.edit_tracks(f"Reset {len(ids)} track style(s) to class default", ids,
                                     lambda t: edits.clone(t, style=None))
 
+    # -- reasons -------------------------------------------------------------------------------
+    def set_reasons(self, reasons: list[str]) -> None:
+        """The reasons the "Reason" box offers (from the settings)."""
+        self._reasons = list(reasons)
+        self._refresh_track()
+
+    def _reason_edited(self) -> None:
+        if self._updating or not self.doc.selection:
+            return
+        text = " ".join(self.reason_combo.currentText().split())
+        current = {t.reason for t in (self.doc.project.track(i) for i in self.doc.selection) if t is not None}
+        if current != {text}:
+            self.reasonPicked.emit(text)
+
     # -- refresh -----------------------------------------------------------------------------------
     def refresh(self) -> None:
         self._updating = True
@@ -372,8 +399,9 @@ class InspectorPanel(QWidget):
     def _refresh_track(self, *args) -> None:
         f = self.track_fields
         t = self.selected_track()
-        for w in (*self.track_style.values(), self.reset_style_button):
+        for w in (*self.track_style.values(), self.reset_style_button, self.reason_combo):
             w.setEnabled(t is not None)
+        self._refresh_reason()
         if t is None:
             for w in f.values():
                 w.setText("—")
@@ -410,6 +438,25 @@ class InspectorPanel(QWidget):
         self.reset_style_button.setEnabled(any(
             (x := self.doc.project.track(i)) is not None and x.style is not None for i in self.doc.selection))
         self._refresh_shape()
+
+    def _refresh_reason(self) -> None:
+        sel = [t for t in (self.doc.project.track(i) for i in self.doc.selection) if t is not None]
+        reasons = {t.reason for t in sel}
+        text = next(iter(reasons)) if len(reasons) == 1 else ""
+        was, self._updating = self._updating, True
+        try:
+            combo = self.reason_combo
+            combo.clear()
+            combo.addItem("")  # no reason
+            for r in self._reasons:
+                combo.addItem(r)
+            if text and combo.findText(text) < 0:
+                combo.addItem(text)
+            combo.setCurrentIndex(max(0, combo.findText(text)))
+            combo.lineEdit().setPlaceholderText("(several reasons)" if len(reasons) > 1
+                                                else "why redacted / kept visible")
+        finally:
+            self._updating = was
 
     def _refresh_shape(self, *args) -> None:
         t = self.selected_track()

@@ -425,6 +425,9 @@ class MainWindow(QMainWindow):
 
         self.group_actions = GroupActions(self)
         self.context_menus = ContextMenus(self)
+        from app.ui.reasons import ReasonActions
+
+        self.reasons = ReasonActions(self)
         build_layout_actions(self)
         lane = self.settings.value("timeline/lane_height")
         if lane is not None:
