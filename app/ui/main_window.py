@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         from app.ui.leak_panel import LeakPanel
 
         self.leak_panel = LeakPanel(self.doc)
+        self.leak_panel.leakSelected.connect(self.view.set_leak)
         self.leak_dock = self._dock("Leak check", self.leak_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.exporter.leakCheckFinished.connect(self._show_leak_report)
         self.history = QUndoView(self.doc.undo)
