@@ -429,6 +429,9 @@ class MainWindow(QMainWindow):
         from app.ui.reasons import ReasonActions
 
         self.reasons = ReasonActions(self)
+        from app.ui.waveform import WaveformLoader
+
+        self.waveform = WaveformLoader(self.doc, self.timeline, self)
         build_layout_actions(self)
         lane = self.settings.value("timeline/lane_height")
         if lane is not None:
