@@ -432,6 +432,10 @@ class MainWindow(QMainWindow):
         from app.ui.waveform import WaveformLoader
 
         self.waveform = WaveformLoader(self.doc, self.timeline, self)
+        from app.ui.audio_playback import AudioPlayback
+
+        self.audio = AudioPlayback(self.doc, self.playback, self)  # silent, saying why, without Qt Multimedia
+        self.transport.layout().addWidget(self.audio.label)
         build_layout_actions(self)
         lane = self.settings.value("timeline/lane_height")
         if lane is not None:
