@@ -91,8 +91,13 @@ class AudioPlayback(QObject):
             self.stop()
 
     def _on_frame(self, frame: int) -> None:
-        if self.active and self.controller.playing and not getattr(self.controller, "_moving", False):
-            self.start(frame, "seek")  # the playhead was moved while playing: the sound goes there too
+        """The playhead moved: along with the sound while it plays on; elsewhere (a seek, a review
+        loop going round) the sound goes there too."""
+        if not (self.active and self.controller.playing) or self.started_at_frame is None:
+            return
+        expected = self.started_at_frame + (time.perf_counter() - self._t0) * float(self.doc.fps)
+        if abs(frame - expected) > max(3.0, MAX_DRIFT_S * float(self.doc.fps)):
+            self.start(frame, "seek")
 
     def _on_edit(self) -> None:
         if self.active:

@@ -84,6 +84,11 @@ def test_playback_feeds_the_sink_in_sync_with_mutes_applied(qtbot, qapp, window,
             assert got == pytest.approx(expect[f], rel=0.05, abs=1e-6), (start, f, got)
             checked.add(f)
     assert {25, 45, 10} <= checked or {45, 55} <= checked, (sorted(checked), audio.starts)
+    # a review loop going round: the sound goes back with the picture
+    n = len(audio.starts)
+    window.playback.play_loop(5, 12)
+    qtbot.waitUntil(lambda: any(why == "seek" and f <= 6 for f, why in audio.starts[n:]), timeout=5000)
+    window.playback.pause()
     # not at 2x or backwards: silent
     window.playback.play(2.0)
     qtbot.wait(100)
