@@ -139,3 +139,20 @@ def test_export_uses_the_track_style_and_the_report_names_it(qtbot, styled, tmp_
     assert tracks[ids[1]]["style"]["method"] == "gaussian" and tracks[ids[1]]["style_overridden"] is False
     html = open(after.report_paths[1], encoding="utf-8").read()
     assert "solid" in html and "(own)" in html
+
+
+def test_a_group_is_styled_as_a_whole_from_its_row(qtbot, styled):
+    win, ids = styled
+    doc, insp, panel = win.doc, win.inspector, win.track_list
+    doc.set_selection(ids)
+    win.group_actions.group_selected("person")
+    g = panel.group_proxy_index("Person 1")
+    panel.view.setCurrentIndex(g)  # the group's one row
+    qtbot.mouseClick(panel.view.viewport(), LEFT, pos=panel.view.visualRect(g).center())
+    assert sorted(doc.selection) == sorted(ids)
+    before = doc.undo.count()
+    _pick(insp.track_style["method"], "pixelate")
+    assert all(doc.project.track(i).style.method == RedactionMethod.PIXELATE for i in ids)
+    assert doc.undo.count() == before + 1
+    qtbot.mouseClick(insp.reset_style_button, LEFT)
+    assert all(doc.project.track(i).style is None for i in ids) and doc.undo.count() == before + 2
