@@ -58,15 +58,26 @@ def waveform(path: str, info, cancelled: Callable[[], bool] = lambda: False) -> 
             else:
                 s0 = next_s or 0
             next_s = s0 + len(amp)
-            idx = np.searchsorted(starts, s0 + np.arange(len(amp)), side="right") - 1
-            keep = (idx >= 0) & (idx < len(peaks))
-            if not keep.any():
-                continue
-            idx, amp = idx[keep], amp[keep]
-            cut = np.flatnonzero(np.diff(idx)) + 1  # idx is sorted: one max per run of equal indices
-            first = np.concatenate(([0], cut))
-            np.maximum.at(peaks, idx[first], np.maximum.reduceat(amp, first))
+            _add_block(peaks, starts, s0, amp)
     return np.clip(peaks, 0.0, 1.0)
+
+
+def _add_block(peaks: np.ndarray, starts: np.ndarray, s0: int, amp: np.ndarray) -> None:
+    """Fold one decoded block (``amp[k]`` is sample ``s0 + k``) into the per-frame peaks: one
+    max per frame the block touches (a block is about one frame long), not a lookup per sample."""
+    if s0 < starts[0]:  # sound before the first frame: not shown
+        cut = int(starts[0] - s0)
+        if cut >= len(amp):
+            return
+        amp, s0 = amp[cut:], int(starts[0])
+    f0 = int(np.searchsorted(starts, s0, side="right")) - 1
+    f1 = int(np.searchsorted(starts, s0 + len(amp) - 1, side="right")) - 1
+    f1 = min(f1, len(peaks) - 1)
+    if f0 > f1:
+        return
+    offsets = np.concatenate(([0], starts[f0 + 1:f1 + 1] - s0)).astype(np.int64)
+    block = np.maximum.reduceat(amp, offsets)
+    np.maximum(peaks[f0:f1 + 1], block, out=peaks[f0:f1 + 1])
 
 
 class PlaybackAudio:
