@@ -224,8 +224,15 @@ class ReasonActions(QObject):
                 self._reason_menu(menu, {mute.reason}, lambda text, mid=mute.id: self.set_mute_reason(mid, text))
 
     def _reason_menu(self, menu: QMenu, current: set[str], apply) -> QMenu:
-        rm = menu.addMenu("&Reason")
+        rm = QMenu("&Reason", menu)
         rm.setObjectName("ctx_reason")
+        entries = menu.actions()
+        style = next((i for i, a in enumerate(entries) if a.menu() is not None and "Style" in a.text().replace("&", "")),
+                     None)
+        if style is not None and style + 1 < len(entries):
+            menu.insertMenu(entries[style + 1], rm)  # beside Style: what the track looks like and why
+        else:
+            menu.addMenu(rm)
         only = next(iter(current)) if len(current) == 1 else None
         for text in self.reasons:
             a = rm.addAction(text, lambda t=text: apply(t))
