@@ -7,6 +7,11 @@
 (written with ``python -m app sample`` when ``--sample`` is not given), its plate tracks grouped
 as one vehicle, and the right-click menu on a track in the track list.
 
+``--issue17``: a track's own style in the inspector (with its reason), the waveform lane (the
+sample clip's video with a synthetic speech-like soundtrack, since the shared clips' sound is
+silent), and a leak's box on the frame (the sample exported without its face mask, then the real
+leak check). The tracks are the sample's ground truth, not an analysis.
+
 Default clip: ../shared/data/videos/egoblur_gen1_faces_608x1080.mp4. Only redacted pixels of real
 people are published: the "original" shot is taken with the face outlined *and* the screenshot
 blurred under every mask, so no identifiable face goes into the repository.
@@ -33,12 +38,16 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "docs"))
     ap.add_argument("--frame", type=int, default=300)
     ap.add_argument("--workspace", action="store_true", help="the workspace shots (1366x768, 1920x1080, menu)")
+    ap.add_argument("--issue17", action="store_true", help="track style, waveform lane and leak box shots")
     ap.add_argument("--sample", default="", help="the sample clip for --workspace (made when missing)")
     ap.add_argument("--analysed", default="", help="--workspace: the project of an earlier run's analysis "
                     "(opened when it exists, else written after the analysis)")
     args = ap.parse_args()
     if args.workspace:
         workspace_shots(args)
+        return
+    if args.issue17:
+        issue17_shots(args)
         return
 
     from PySide6.QtCore import QSettings
@@ -293,6 +302,194 @@ def workspace_shots(args) -> None:
             print(f"wrote {path}")
     win.doc._dirty = False
     win.doc.undo.setClean()
+    win.close()
+
+
+def _speech_clip(src: str, dst: str) -> str:
+    """``src``'s video (packets copied) with a synthetic speech-like soundtrack: bursts of filtered
+    noise in syllables and words, with pauses, at a speaking level."""
+    import math
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    rate = 48000
+    with av.open(src) as inp:
+        vin = inp.streams.video[0]
+        duration = float(vin.frames / vin.average_rate) if vin.frames else 6.0
+        rng = np.random.default_rng(7)
+        n = int(duration * rate)
+        t = np.arange(n) / rate
+        noise = np.convolve(rng.standard_normal(n), np.ones(12) / 12, mode="same")
+        env = np.zeros(n)
+        pos = 0.4
+        while pos < duration - 0.3:
+            words = rng.integers(2, 6)
+            for _ in range(words):
+                syl = rng.uniform(0.12, 0.28)
+                a, b = int(pos * rate), int(min(duration, pos + syl) * rate)
+                env[a:b] = rng.uniform(0.35, 1.0) * np.sin(np.linspace(0, math.pi, b - a))
+                pos += syl + rng.uniform(0.03, 0.1)
+            pos += rng.uniform(0.35, 0.9)
+        voice = (0.45 * env * (noise / (np.abs(noise).max() + 1e-9)
+                              + 0.3 * np.sin(2 * math.pi * 180 * t))).astype(np.float32)
+        with av.open(dst, "w") as out:
+            vout = out.add_stream_from_template(vin)
+            aout = out.add_stream("aac", rate=rate)
+            aout.layout = "mono"
+            for pkt in inp.demux(vin):
+                if pkt.dts is None:
+                    continue
+                pkt.stream = vout
+                out.mux(pkt)
+            for s0 in range(0, n, 1024):
+                af = av.AudioFrame.from_ndarray(voice[None, s0:s0 + 1024].copy(), format="fltp", layout="mono")
+                af.sample_rate, af.pts, af.time_base = rate, s0, Fraction(1, rate)
+                out.mux(aout.encode(af))
+            out.mux(aout.encode(None))
+    return dst
+
+
+def _hide_leaked_face(win, qimage, face_box):
+    """Pixelate the leaked face (``face_box``, frame pixels) in a window grab, all but a thin band
+    along the leak box's outline and its name plate, which stay as the product drew them: the leak
+    shown is a real face left visible on purpose."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from app.core.shapes import Shape
+    from app.core.style import RedactionMethod, RedactionStyle
+    from app.redaction.compose import redact_bgr
+
+    qimage = qimage.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = qimage.width(), qimage.height()
+    orig = np.frombuffer(qimage.constBits(), np.uint8).reshape(h, qimage.bytesPerLine())[:, : w * 3]
+    orig = orig.reshape(h, w, 3).copy()
+    view = win.view
+    o = view.mapTo(win, view.rect().topLeft())
+
+    def to_win(x, y):
+        p = view.mapFromScene(x, y)
+        return p.x() + o.x(), p.y() + o.y()
+
+    x1, y1 = to_win(*face_box[:2])
+    x2, y2 = to_win(*face_box[2:])
+    hide = RedactionStyle(method=RedactionMethod.PIXELATE, strength=100, margin=0, feather=0)
+    out = redact_bgr(orig.copy(), [(Shape.rect(x1, y1, x2, y2), hide)])
+    lb = view.leak.shown_box
+    if lb is not None:  # give back the outline (a 4-px band) and the name plate above it
+        bx1, by1 = to_win(*lb[:2])
+        bx2, by2 = to_win(*lb[2:])
+        keep = np.zeros((h, w), bool)
+        yy, xx = np.mgrid[0:h, 0:w]
+        near = ((np.abs(xx - bx1) <= 4) | (np.abs(xx - bx2) <= 4)) & (yy >= by1 - 4) & (yy <= by2 + 4)
+        near |= ((np.abs(yy - by1) <= 4) | (np.abs(yy - by2) <= 4)) & (xx >= bx1 - 4) & (xx <= bx2 + 4)
+        keep |= near
+        plate = view.leak.label.boundingRect()
+        keep[max(0, by1 - int(plate.height()) - 8):max(0, by1 - 1), max(0, bx1 - 4):min(w, bx1 + int(plate.width()) + 8)] = True
+        out[keep] = orig[keep]
+    return QImage(out.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
+
+
+def issue17_shots(args) -> None:
+    """Editor III, second half: a track's own style in the inspector, the waveform lane, the leak box."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    app.setOrganizationName("Obscura-screenshots")
+    from app.core.audio import AudioMute
+    from app.media.sample import truth_project, write_sample
+    from app.ui.main_window import MainWindow
+    from app.ui.style import apply_dark_theme
+    from app.ui.video_view import ViewMode
+
+    apply_dark_theme(app)
+    QSettings().clear()
+    tmp = tempfile.mkdtemp(prefix="obscura-shots-")
+    sample = os.path.join(tmp, "sample.mp4")
+    truth = write_sample(sample)
+    clip = _speech_clip(sample, os.path.join(tmp, "interview.mp4"))
+    os.makedirs(args.out, exist_ok=True)
+    win = MainWindow()
+    win.resize(1600, 1000)
+    win.show()
+    assert win.open_path(clip)
+    doc = win.doc
+    project = truth_project(truth, doc.project.media)
+    doc.edit("sample tracks", project.tracks, stamp=False)
+    doc.undo.clear()
+    face = next(t.id for t in doc.project.tracks if t.cls == "face")
+    plate = next(t.id for t in doc.project.tracks if t.cls == "plate")
+    win.reasons.set_case("EV-2026-0412", "A. Operator")
+    win.reasons.set_track_reason([plate], "vehicle")
+    doc.edit("mutes", list(doc.project.tracks), audio_mutes=[
+        AudioMute("mute-0001", 40, 62, "silence", reason="personal data spoken"),
+        AudioMute("mute-0002", 110, 128, "tone", reason="personal data spoken")])
+    # 1. the face's own style: a solid box, in the inspector and the redacted preview
+    doc.set_selection([face])
+    win.inspector.set_track_style([face], method="solid", margin=25.0)
+    win.reasons.set_track_reason([face], "bystander")
+    win.inspector_dock.show()
+    win.inspector_dock.raise_()
+    win.resizeDocks([win.tracks_dock], [110], Qt.Orientation.Vertical)  # two tracks: room for the inspector
+    frame = 75
+    doc.set_frame(frame)
+    win.set_view_mode(ViewMode.REDACTED)
+    win.view.fit()
+    deadline = time.time() + 20
+    while win.timeline.waveform is None and time.time() < deadline:
+        _wait(app, 0.05)
+    _settle(app, win, frame, 600)
+    _wait(app, 3.0)  # thumbnails
+    win.inspector.scroll_area().ensureWidgetVisible(win.inspector.reset_style_button, 10, 10)
+    _wait(app, 0.2)
+    img = _blur_faces(win, win.grab().toImage(), original_view=False)  # the face is a solid box here
+    path = os.path.join(args.out, "editor_track_style.png")
+    img.save(path, "PNG")
+    print(f"wrote {path}")
+    # 2. the waveform lane with the mute and the bleep under it
+    tl = win.timeline
+    doc.set_selection([])
+    win.timeline.set_selected_mute("mute-0001")
+    _wait(app, 0.3)
+    top = tl.mapTo(win, tl.rect().topLeft())
+    shot = _blur_faces(win, win.grab().toImage(), original_view=False)
+    shot = shot.copy(top.x(), top.y(), tl.width(), min(tl.height(), tl.HEADER_H + 4 * tl.lane_height + 16))
+    path = os.path.join(args.out, "editor_waveform.png")
+    shot.save(path, "PNG")
+    print(f"wrote {path}")
+    # 3. a leak: export without the face's track, leak check, pick the leak
+    face_track = doc.project.track(face)
+    doc.edit("forget the face", [t for t in doc.project.tracks if t.id != face])
+    out = os.path.join(tmp, "out.mp4")
+    assert win.exporter.start(out, confirm=False, frame_range=(60, 100), leak_check=True, report=False)
+    while win.exporter.running():
+        _wait(app, 0.1)
+    panel = win.leak_panel
+    leaks = [e for e in panel.events() if e.kind == "leak" and e.cls == "face"]
+    if not leaks:
+        print("no face leak found: no leak-box shot")
+        return
+    e = max(leaks, key=lambda e: e.max_score)
+    win.leak_dock.show()
+    win.leak_dock.raise_()
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(panel.events().index(e)))
+    win.set_view_mode(ViewMode.ORIGINAL)
+    win.view.fit()
+    _settle(app, win, e.peak_frame, 600)
+    fx1, fy1, fx2, fy2 = face_track.shape_at(e.peak_frame).bbox  # the whole face (hair too), to hide it
+    pad = 0.25 * (fx2 - fx1)
+    img = _hide_leaked_face(win, _blur_faces(win, win.grab().toImage(), original_view=False),
+                            (fx1 - pad, fy1 - pad, fx2 + pad, fy2 + pad))
+    path = os.path.join(args.out, "editor_leak_box.png")
+    img.save(path, "PNG")
+    print(f"wrote {path} (leak {e.id} at frame {e.peak_frame}, score {e.max_score:.2f})")
+    doc._dirty = False
+    doc.undo.setClean()
     win.close()
 
 

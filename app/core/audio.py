@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.core.reasons import check_text
+
 MUTE_MODES = ("silence", "tone")  # tone: a 1 kHz sine at -20 dBFS (a "bleep")
 
 
@@ -18,6 +20,7 @@ class AudioMute:
     end: int  # last muted video frame (inclusive)
     mode: str = "silence"
     label: str = ""
+    reason: str = ""  # why it is muted ("personal data spoken", ...), for the audit report's log
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -32,3 +35,4 @@ class AudioMute:
             raise ValueError(f"audio mute mode must be one of {', '.join(MUTE_MODES)}, got {self.mode!r}")
         if not isinstance(self.label, str):
             raise ValueError(f"audio mute label must be a string, got {self.label!r}")
+        check_text("audio mute reason", self.reason)

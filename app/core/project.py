@@ -84,6 +84,8 @@ class Project:
     styles: dict[str, RedactionStyle] = field(default_factory=_default_styles)
     meta: dict[str, Any] = field(default_factory=dict)
     audio_mutes: list[AudioMute] = field(default_factory=list)  # soundtrack spans to silence or bleep
+    # The case or evidence ID the footage belongs to ("" for none), named in the audit report.
+    case_id: str = ""
 
     # --- tracks -------------------------------------------------------------------------------
 

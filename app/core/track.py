@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.core.reasons import check_text
 from app.core.shapes import Shape, lerp_shape
 from app.core.style import RedactionStyle
 
@@ -82,6 +83,9 @@ class Track:
     # shown under one folding row (the editor names groups "Person 1", "Vehicle 2", ...). A group
     # is only a name the tracks share; it changes nothing in the export.
     group: str = ""
+    # Why it is redacted, or (exempt) kept visible: "bystander", "minor", ... ("" for none given),
+    # picked from the settings' list; the audit report's redaction and exemption log holds it.
+    reason: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -102,6 +106,7 @@ class Track:
                 not c.isprintable() for c in self.group):
             raise ValueError(f"track group must be a name of at most {MAX_GROUP_NAME} printable characters "
                              f"without leading or trailing spaces, got {self.group!r}")
+        check_text("track reason", self.reason)
         if self.review not in REVIEW_STATES:
             raise ValueError(f"track review must be one of {', '.join(REVIEW_STATES)}, got {self.review!r}")
         if not isinstance(self.stats, dict) or not all(

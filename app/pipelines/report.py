@@ -26,9 +26,10 @@ from typing import Any
 from app import __version__
 from app.core.project import Project, Track
 from app.core.timebase import timecode
+from app.pipelines.report_log import build_log, render_log_html
 
 REPORT_FORMAT = "obscura-audit-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: case_id, each track's reason, the redaction and exemption log
 SOURCES = ("auto", "manual", "tracked")
 
 
@@ -198,6 +199,7 @@ def _track_facts(project: Project, track: Track, fps: Fraction, frame_count: int
         "status": track_status(track),
         "review": track.review,
         "changed_by": track.changed_by or "analysis",
+        "reason": track.reason,
     }
 
 
@@ -274,6 +276,7 @@ def build_report(
         "format_version": REPORT_VERSION,
         "software": {"name": "Obscura", "version": __version__},
         "operator": str(operator or ""),
+        "case_id": project.case_id,
         "started": iso_utc(started),
         "finished": iso_utc(finished),
         "elapsed_s": round(max(0.0, (finished - started).total_seconds()), 2),
@@ -301,6 +304,7 @@ def build_report(
         "tracks": tracks,
         "totals": {"tracks": len(tracks), "by_class": by_class},
         "review": review,
+        "log": build_log(project, tracks, fps, frame_count, time_of, operator),
         "leak_check": None,
     }
     if leak is not None:
@@ -328,7 +332,7 @@ def load_schema() -> dict | None:
 _REQUIRED = {
     "format": str, "format_version": int, "software": dict, "operator": str, "started": str, "finished": str,
     "input": dict, "output": dict, "media": dict, "export": dict, "detection": dict, "styles": dict,
-    "tracks": list, "totals": dict, "review": dict,
+    "tracks": list, "totals": dict, "review": dict, "case_id": str, "log": list,
 }
 
 
@@ -451,6 +455,7 @@ def render_html(r: dict) -> str:
     add(f'<p class="sub">Redacted by {_e(r["operator"] or "(operator not set)")} with '
         f'{_e(r["software"]["name"])} {_e(r["software"]["version"])}, '
         f'{_e(r["started"])} to {_e(r["finished"])} (UTC)</p>')
+    add(f'<p class="sub">Case / evidence ID: <strong>{_e(r.get("case_id") or "(not set)")}</strong></p>')
     leak = r.get("leak_check")
     if leak:
         gate = leak["gate"]
@@ -537,12 +542,16 @@ def render_html(r: dict) -> str:
     add(f"<h2>Tracks ({len(r['tracks'])})</h2>")
     rows = []
     for t in r["tracks"]:
+        reason = t.get("reason") or ""
         spans = "<br>".join(f"{_e(s['start'])}-{_e(s['end'])} <span class=\"muted\">"
                             f"{_e(s['start_tc'])}-{_e(s['end_tc'])}</span>" for s in t["spans"]) or "-"
         style = _e(_style_text(t["style"])) + (" <span class=\"muted\">(own)</span>" if t["style_overridden"] else "")
         rows.append([f'<span class="mono">{_e(t["id"])}</span>', _e(t["class"]), _e(t["source"]), spans,
-                     style, _badge(t["status"]), _badge(t["review"]), _e(t["changed_by"])])
-    add(_table(["id", "class", "source", "frames (timecode)", "style", "status", "review", "changed by"], rows))
+                     style, _badge(t["status"]), _e(reason), _badge(t["review"]), _e(t["changed_by"])])
+    add(_table(["id", "class", "source", "frames (timecode)", "style", "status", "reason", "review", "changed by"],
+               rows))
+
+    add(render_log_html(r))
 
     if leak:
         add("<h2>Leak check</h2>")

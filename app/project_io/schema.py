@@ -1,17 +1,22 @@
 """Project <-> JSON-ready dict, with thorough validation on the way in.
 
-File layout (version 2; version 1 is the same without track groups)::
+File layout (version 3; version 2 is the same without reasons and case ID, version 1 also without
+track groups)::
 
-    {"format": "obscura-project", "version": 2,
+    {"format": "obscura-project", "version": 3,
      "media": {"path": ..., "width": ..., "height": ..., "fps": "30000/1001",
                "frame_count": ..., "sha256": ... or null} or null,
      "styles": {"face": {"method": "gaussian", "strength": 80.0, ...}, ...},
      "tracks": [{"id": ..., "cls": ..., "enabled": true, "label": "", "style": {...} or null,
                  "review": "needs_review" | "approved" | "rejected", "changed_by": "",
                  "group": "Person 1" (optional, version 2: tracks of one person or vehicle),
+                 "reason": "bystander" (optional, version 3: why redacted or kept visible),
                  "keyframes": [{"frame": 0, "shape": {"kind": "rect", "points": [[x, y], ...]},
                                 "source": "auto", "visible": true, "score": 0.93 or null}]}],
-     "meta": {"key": "string or number"}}
+     "audio_mutes": [{"id": ..., "start": 40, "end": 79, "mode": "silence" | "tone", "label": "",
+                      "reason": "personal data spoken" (optional, version 3)}],
+     "meta": {"key": "string or number"},
+     "case_id": "2026-0412-B" (optional, version 3: the case or evidence ID)}
 
 Every problem found while reading is a :class:`~app.errors.ProjectError` whose message names the
 offending field, e.g. ``project file: tracks[3].keyframes[12].shape.points[1][0]: expected a
@@ -36,6 +41,7 @@ from typing import Any
 
 from app.core.audio import AudioMute
 from app.core.project import REVIEW_STATES, Keyframe, KeyframeSource, MediaRef, Project, Track
+from app.core.reasons import MAX_CASE_ID, MAX_REASON
 from app.core.shapes import Shape, ShapeKind
 from app.core.style import RedactionMethod, RedactionStyle
 from app.core.track import LEGACY_REVIEW_STATES, MAX_GROUP_NAME
@@ -43,9 +49,10 @@ from app.errors import ProjectError
 from app.project_io.checks import Reader, key_path
 
 FORMAT = "obscura-project"
-VERSION = 2  # the newest version this Obscura reads and writes
+VERSION = 3  # the newest version this Obscura reads and writes
 # A file is written with the lowest version that holds everything in it, so a project that uses
-# nothing newer stays readable by an older Obscura. Version 2 adds the optional "group" of a track.
+# nothing newer stays readable by an older Obscura. Version 2 adds the optional "group" of a track;
+# version 3 the optional "reason" of a track and of an audio mute, and the project's "case_id".
 
 # Limits that no real project comes near; past them a file is damaged or hostile, and reading it
 # on would mean a hang, runaway memory or masks the renderer cannot draw. Each error names its limit.
@@ -99,14 +106,24 @@ def project_to_dict(p: Project, base_dir: str | os.PathLike[str] | None = None) 
         "media": media,
         "styles": {cls: style.to_dict() for cls, style in p.styles.items()},
         "tracks": [_track_to_dict(t) for t in p.tracks],
-        "audio_mutes": [{"id": a.id, "start": a.start, "end": a.end, "mode": a.mode, "label": a.label}
-                        for a in p.audio_mutes],
+        "audio_mutes": [_mute_to_dict(a) for a in p.audio_mutes],
         "meta": dict(p.meta),
+        **({"case_id": p.case_id} if p.case_id else {}),
     }
 
 
+def _mute_to_dict(a: AudioMute) -> dict[str, Any]:
+    d = {"id": a.id, "start": a.start, "end": a.end, "mode": a.mode, "label": a.label}
+    if a.reason:
+        d["reason"] = a.reason
+    return d
+
+
 def file_version(p: Project) -> int:
-    """The lowest file version that holds ``p``: 2 when a track is in a group, else 1."""
+    """The lowest file version that holds ``p``: 3 with a reason or a case ID, 2 when a track is
+    in a group, else 1."""
+    if p.case_id or any(t.reason for t in p.tracks) or any(a.reason for a in p.audio_mutes):
+        return 3
     return 2 if any(t.group for t in p.tracks) else 1
 
 
@@ -133,6 +150,8 @@ def _track_to_dict(t: Track) -> dict[str, Any]:
     }
     if t.group:
         d["group"] = t.group
+    if t.reason:
+        d["reason"] = t.reason
     return d
 
 
@@ -213,7 +232,7 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
         )
     if version < 1:
         r.fail("version", f"unsupported version {version}")
-    r.no_unknown(d, {"format", "version", "media", "styles", "tracks", "audio_mutes", "meta"}, "")
+    r.no_unknown(d, {"format", "version", "media", "styles", "tracks", "audio_mutes", "meta", "case_id"}, "")
 
     media_raw = d.get("media")
     media = None if media_raw is None else _read_media(r, media_raw, "media", base_dir)
@@ -240,16 +259,18 @@ def _read_project(r: Reader, d: Any, base_dir: str | os.PathLike[str] | None) ->
     for i, a in enumerate(r.array(d.get("audio_mutes", []), "audio_mutes")):
         path = f"audio_mutes[{i}]"
         a = r.obj(a, path)
-        r.no_unknown(a, {"id", "start", "end", "mode", "label"}, path)
+        r.no_unknown(a, {"id", "start", "end", "mode", "label", "reason"}, path)
         mid = r.string(r.required(a, "id", path), f"{path}.id", nonempty=True)
         start = r.integer(r.required(a, "start", path), f"{path}.start", minimum=0, maximum=MAX_FRAME)
         end = r.integer(r.required(a, "end", path), f"{path}.end", minimum=0, maximum=MAX_FRAME)
         mode = r.string(a.get("mode", "silence"), f"{path}.mode")
         label = r.string(a.get("label", ""), f"{path}.label")
+        reason = _read_text(r, a.get("reason", ""), f"{path}.reason", "a reason")
         with r.at(path):
-            mutes.append(AudioMute(mid, start, end, mode, label))
+            mutes.append(AudioMute(mid, start, end, mode, label, reason))
     meta = _read_meta(r, d.get("meta", {}), "meta")
-    p = Project(media=media, tracks=tracks, meta=meta, audio_mutes=mutes)
+    case_id = _read_text(r, d.get("case_id", ""), "case_id", "a case ID", MAX_CASE_ID)
+    p = Project(media=media, tracks=tracks, meta=meta, audio_mutes=mutes, case_id=case_id)
     if styles is not None:
         p.styles = styles
     return p
@@ -360,7 +381,7 @@ class _KeyframeBudget:
 def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = None) -> Track:
     t = r.obj(t, path)
     r.no_unknown(t, {"id", "cls", "enabled", "label", "style", "review", "stats", "changed_by", "keyframes",
-                     "group"}, path)
+                     "group", "reason"}, path)
     track_id = r.string(r.required(t, "id", path), f"{path}.id", nonempty=True)
     cls = r.string(r.required(t, "cls", path), f"{path}.cls", nonempty=True)
     enabled = r.boolean(t.get("enabled", True), f"{path}.enabled")
@@ -377,6 +398,7 @@ def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = N
     if len(group) > MAX_GROUP_NAME or group != group.strip() or any(not c.isprintable() for c in group):
         r.fail(f"{path}.group", f"expected a group name of at most {MAX_GROUP_NAME} printable characters "
                                 f"without leading or trailing spaces, got {r.show(group)}")
+    reason = _read_text(r, t.get("reason", ""), f"{path}.reason", "a reason")
     stats: dict[str, float] = {}
     for key, value in r.obj(t.get("stats", {}), f"{path}.stats").items():
         stats[key] = r.number(value, key_path(f"{path}.stats", key))
@@ -395,7 +417,15 @@ def _read_track(r: Reader, t: Any, path: str, budget: _KeyframeBudget | None = N
         seen[kf.frame] = i
         keyframes.append(kf)
     with r.at(path):
-        return Track(track_id, cls, keyframes, enabled, label, style, review, stats, changed_by, group)
+        return Track(track_id, cls, keyframes, enabled, label, style, review, stats, changed_by, group, reason)
+
+
+def _read_text(r: Reader, value: Any, path: str, what: str, limit: int = MAX_REASON) -> str:
+    text = r.string(value, path)
+    if len(text) > limit or text != text.strip() or any(not c.isprintable() for c in text):
+        r.fail(path, f"expected {what} of at most {limit} printable characters on one line without "
+                     f"leading or trailing spaces, got {r.show(text)}")
+    return text
 
 
 def _read_meta(r: Reader, m: Any, path: str) -> dict[str, Any]:

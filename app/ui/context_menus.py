@@ -8,8 +8,8 @@ their shortcuts and stay in step with the menu bar) plus a few that only make se
 mouse (go to this span, mark this span as the in/out range, fold this group).
 
 Other parts of the editor add their own entries with :meth:`ContextMenus.add_extension`: a
-function ``(menu, context) -> None`` called for every track menu after the built-in entries
-(e.g. a track's own style, or the reason for a redaction or an exemption).
+function ``(menu, context) -> None`` called for every track, group and mute menu after the
+built-in entries (e.g. the reason for a redaction or an exemption, :mod:`app.ui.reasons`).
 
 The menu opens with ``popup`` (it does not block); the last one stays in ``last_menu``.
 """
@@ -93,6 +93,8 @@ class ContextMenus(QObject):
         m.setObjectName(f"context_menu_{ctx.where}_{ctx.kind}")
         if ctx.kind == "mute":
             self._mute_entries(m)
+            for fn in self._extensions:
+                fn(m, ctx)
         elif ctx.kind in ("track", "group"):
             self._track_entries(m, ctx)
             for fn in self._extensions:

@@ -10,7 +10,8 @@
   (the dialog says how many; the soundtrack is then re-encoded to AAC).
 * Range: the whole video, or the in/out points (enabled only when one is set).
 * After export: the leak check (a choice: Off, Quick, the default, or Thorough) and the audit
-  report (a checkbox, on by default).
+  report (a checkbox, on by default), with the case or evidence ID and the operator's name it
+  records (the name is kept in the settings, so it is asked once and offered again).
 
 The dialog only gathers :class:`ExportOptions`; :class:`app.ui.export_ui.ExportController` runs
 the export.
@@ -71,6 +72,8 @@ class ExportOptions:
     leak_check: bool
     report: bool
     leak_mode: str = "quick"  # "quick" or "thorough" (app.pipelines.leakcheck.MODES); unused when leak_check is off
+    case_id: str = ""  # the project's case or evidence ID, for the report
+    operator: str = ""  # the operator's name, for the report (kept in the settings)
 
 
 def available(module: str) -> bool:
@@ -226,6 +229,19 @@ class ExportDialog(QDialog):
         cl = QVBoxLayout(checks)
         cl.addLayout(leak_row)
         cl.addWidget(self.report_box)
+        # the case data the report names (the operator's name is asked here and kept for next time)
+        self.case_edit = QLineEdit(getattr(doc.project, "case_id", ""))
+        self.case_edit.setObjectName("export_case_id")
+        self.case_edit.setPlaceholderText("case or evidence ID (optional)")
+        self.operator_edit = QLineEdit(getattr(doc, "operator", ""))
+        self.operator_edit.setObjectName("export_operator")
+        self.operator_edit.setPlaceholderText("your name")
+        self.operator_edit.setToolTip("Recorded in the audit report; kept for the next export")
+        case_form = QFormLayout()
+        case_form.addRow("Case / evidence ID", self.case_edit)
+        case_form.addRow("Operator", self.operator_edit)
+        cl.addLayout(case_form)
+        self.report_box.toggled.connect(self.case_edit.setEnabled)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setDefault(True)
@@ -282,7 +298,8 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         mode = self.leak_mode()
         return ExportOptions(self.output_path(), self.settings(), self.frame_range(),
-                             mode is not None, self.report_box.isChecked(), mode or "quick")
+                             mode is not None, self.report_box.isChecked(), mode or "quick",
+                             " ".join(self.case_edit.text().split()), " ".join(self.operator_edit.text().split()))
 
     def leak_mode(self) -> str | None:
         """The chosen leak check: "quick", "thorough" or None (off)."""

@@ -76,6 +76,9 @@ class ExportController(QObject):
 
     def _start_from_dialog(self) -> bool:
         opts = self.dialog.options()
+        reasons = getattr(self.win, "reasons", None)
+        if reasons is not None:
+            reasons.set_case(opts.case_id, opts.operator)  # the project's case ID; the name for next time
         if not self.win.edit_actions.warn_unreviewed():
             return False
         # the dialog already asked about replacing an existing file

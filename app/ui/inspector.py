@@ -1,9 +1,13 @@
 """The inspector: the selected track (its effective style, shape and statistics), the project's
 default style per class, and the detector settings for the next analysis.
 
-The selected track's section is read-only for now. The default styles are editable in place (one
-small method, :meth:`InspectorPanel.set_class_style`, changes the project, so it can become an
-undo command). :meth:`InspectorPanel.detector_config` gives the settings for the next analysis.
+The selected track's own style (effect, strength, margin, feather) is edited in place: a change
+applies to every selected track (a group's too) as one undo command on the document's stack
+(:meth:`InspectorPanel.set_track_style`), and "Reset to class default" gives the tracks back their
+class's style. The redacted preview and the export draw a track with its own style
+(:meth:`Project.style_for`), and the audit report marks it "own". The default styles are
+editable in place too (:meth:`InspectorPanel.set_class_style`).
+:meth:`InspectorPanel.detector_config` gives the settings for the next analysis.
 
 Each part is a :class:`Section` that folds (click its title), and the panel sits in a scroll area
 (:meth:`InspectorPanel.scroll_area`), so it needs little height: on a 1366x768 laptop it no longer
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +27,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSpinBox,
@@ -32,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import edits
 from app.core.style import DEFAULT_STYLES, RedactionMethod, RedactionStyle
 from app.core.track import Track
 from app.ui import style as colors
@@ -107,11 +114,13 @@ class Section(QWidget):
 
 
 class InspectorPanel(QWidget):
+    reasonPicked = Signal(str)  # a reason chosen or typed for the selected tracks ("" clears it)
+
     TRACK_FIELDS = (
         ("title", "Track"), ("cls", "Class"), ("label", "Label"), ("state", "State"), ("range", "Frames"),
-        ("keyframes", "Keyframes"), ("scores", "Scores"), ("shape", "Shape"), ("method", "Effect"),
-        ("strength", "Strength"), ("margin", "Margin"), ("feather", "Feather"), ("source", "Style from"),
+        ("keyframes", "Keyframes"), ("scores", "Scores"), ("shape", "Shape"),
     )
+    TRACK_STYLE_FIELDS = ("method", "strength", "margin", "feather")
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -166,6 +175,44 @@ class InspectorPanel(QWidget):
             self.track_fields[key] = w = _value()
             form.addRow(name, w)
         self.track_fields["title"].setStyleSheet("font-weight: bold")
+        # the track's own style: editable; a change applies to all selected tracks (one undo step)
+        method = QComboBox()
+        method.setObjectName("track_style_method")
+        for m in RedactionMethod:
+            method.addItem(m.value.capitalize(), m.value)
+        self.track_style: dict[str, QWidget] = {
+            "method": method, "strength": _spin(0, 100, ""), "margin": _spin(0, 200, " %"),
+            "feather": _spin(0, 100, " %")}
+        for key, name in (("method", "Effect"), ("strength", "Strength"), ("margin", "Margin"),
+                          ("feather", "Feather")):
+            w = self.track_style[key]
+            w.setObjectName(f"track_style_{key}")
+            w.setToolTip(f"{name} of the selected track(s) only (their own style; undoable)")
+            form.addRow(name, w)
+        method.currentIndexChanged.connect(lambda _i: self._track_style_edited("method"))
+        for key in ("strength", "margin", "feather"):
+            self.track_style[key].valueChanged.connect(lambda _v, k=key: self._track_style_edited(k))
+        self.reason_combo = QComboBox()
+        self.reason_combo.setObjectName("track_reason")
+        self.reason_combo.setEditable(True)
+        self.reason_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.reason_combo.lineEdit().setPlaceholderText("why redacted / kept visible")
+        self.reason_combo.setToolTip("Why the selected track(s) are redacted or kept visible, for the audit "
+                                     "report's log: pick one (Edit ▸ Reasons… edits the list) or type another")
+        self.reason_combo.activated.connect(lambda _i: self._reason_edited())
+        self.reason_combo.lineEdit().editingFinished.connect(self._reason_edited)
+        self._reasons: list[str] = []
+        form.addRow("Reason", self.reason_combo)
+        self.track_fields["source"] = source = _value()
+        self.reset_style_button = QPushButton("Reset to class default")
+        self.reset_style_button.setObjectName("track_style_reset")
+        self.reset_style_button.setToolTip("The selected track(s) take their class's default style again")
+        self.reset_style_button.clicked.connect(self.reset_track_style)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(source, 1)
+        row.addWidget(self.reset_style_button)
+        form.addRow("Style from", row)
         return box
 
     def _build_styles_box(self) -> QWidget:
@@ -277,6 +324,52 @@ class InspectorPanel(QWidget):
         self.doc.edit(f"{cls.capitalize()} style", list(self.doc.project.tracks), merge_key=("style", cls),
                       styles=styles)
 
+    # -- the selected tracks' own style ----------------------------------------------------------
+    def _track_style_edited(self, key: str) -> None:
+        if self._updating:
+            return
+        w = self.track_style[key]
+        value = w.currentData() if key == "method" else float(w.value())
+        self.set_track_style(self.doc.selection, **{key: value})
+
+    def set_track_style(self, ids: list[str], **changes) -> bool:
+        """Give the tracks ``ids`` their own style: their current (effective) style with
+        ``changes`` (``method``, ``strength``, ``margin``, ``feather``, ``color``) applied, as one
+        undo command; the steps of one spin box in a row merge into one. True when something
+        changed."""
+        project = self.doc.project
+
+        def restyle(t: Track) -> Track:
+            new = project.style_for(t).replace(**changes)
+            return t if new == t.style else edits.clone(t, style=new)
+
+        fields = "/".join(sorted(changes))
+        return self.doc.edit_tracks(f"Track style ({fields})", list(ids), restyle,
+                                    merge_key=("track_style", tuple(ids), fields))
+
+    def reset_track_style(self) -> bool:
+        """The selected tracks take their class's default style again (one undo command)."""
+        ids = [i for i in self.doc.selection if (t := self.doc.project.track(i)) is not None and t.style is not None]
+        if not ids:
+            self.doc.message.emit("the selected track(s) already use their class's style")
+            return False
+        return self.doc.edit_tracks(f"Reset {len(ids)} track style(s) to class default", ids,
+                                    lambda t: edits.clone(t, style=None))
+
+    # -- reasons -------------------------------------------------------------------------------
+    def set_reasons(self, reasons: list[str]) -> None:
+        """The reasons the "Reason" box offers (from the settings)."""
+        self._reasons = list(reasons)
+        self._refresh_track()
+
+    def _reason_edited(self) -> None:
+        if self._updating or not self.doc.selection:
+            return
+        text = " ".join(self.reason_combo.currentText().split())
+        current = {t.reason for t in (self.doc.project.track(i) for i in self.doc.selection) if t is not None}
+        if current != {text}:
+            self.reasonPicked.emit(text)
+
     # -- refresh -----------------------------------------------------------------------------------
     def refresh(self) -> None:
         self._updating = True
@@ -306,6 +399,9 @@ class InspectorPanel(QWidget):
     def _refresh_track(self, *args) -> None:
         f = self.track_fields
         t = self.selected_track()
+        for w in (*self.track_style.values(), self.reset_style_button, self.reason_combo):
+            w.setEnabled(t is not None)
+        self._refresh_reason()
         if t is None:
             for w in f.values():
                 w.setText("—")
@@ -328,14 +424,39 @@ class InspectorPanel(QWidget):
         f["keyframes"].setText(f"{len(t.keyframes)}" + (f"  ({detail})" if detail else ""))
         f["scores"].setText(self._scores_text(t))
         s = self.doc.project.style_for(t)
-        f["method"].setText(s.method.value)
-        if s.method == RedactionMethod.SOLID:
-            f["method"].setText(f"{s.method.value}  rgb{s.color}")
-        f["strength"].setText(f"{s.strength:g}")
-        f["margin"].setText(f"{s.margin:g} %")
-        f["feather"].setText(f"{s.feather:g} %")
-        f["source"].setText("this track's own style" if t.style is not None else f"the {t.cls} default")
+        ws = self.track_style
+        was, self._updating = self._updating, True
+        try:
+            ws["method"].setCurrentIndex(max(0, ws["method"].findData(s.method.value)))
+            for key in ("strength", "margin", "feather"):
+                ws[key].setValue(round(getattr(s, key)))
+        finally:
+            self._updating = was
+        own = t.style is not None
+        f["source"].setText("this track's own style" if own else f"the {t.cls} default")
+        f["source"].setStyleSheet("font-weight: bold" if own else "")
+        self.reset_style_button.setEnabled(any(
+            (x := self.doc.project.track(i)) is not None and x.style is not None for i in self.doc.selection))
         self._refresh_shape()
+
+    def _refresh_reason(self) -> None:
+        sel = [t for t in (self.doc.project.track(i) for i in self.doc.selection) if t is not None]
+        reasons = {t.reason for t in sel}
+        text = next(iter(reasons)) if len(reasons) == 1 else ""
+        was, self._updating = self._updating, True
+        try:
+            combo = self.reason_combo
+            combo.clear()
+            combo.addItem("")  # no reason
+            for r in self._reasons:
+                combo.addItem(r)
+            if text and combo.findText(text) < 0:
+                combo.addItem(text)
+            combo.setCurrentIndex(max(0, combo.findText(text)))
+            combo.lineEdit().setPlaceholderText("(several reasons)" if len(reasons) > 1
+                                                else "why redacted / kept visible")
+        finally:
+            self._updating = was
 
     def _refresh_shape(self, *args) -> None:
         t = self.selected_track()

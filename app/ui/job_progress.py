@@ -1,5 +1,8 @@
 """The status bar's progress for a job (analysis, export): a bar with the stage, fps and time left,
-and a cancel button. One widget for every job the editor runs in a worker."""
+and a cancel button. One widget for every job the editor runs in a worker.
+
+The time left is the job's smoothed estimate (:class:`app.base.progress.RateMeter`): none during
+its warm-up ("estimating…"), then one that moves steadily on an uneven rate."""
 
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ class JobProgress(QWidget):
             self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
         eta = eta_text(p.eta_s)
+        if not eta and p.total and p.done < p.total:
+            eta = "estimating…"  # the meter's warm-up: no number until it means something
         self.bar.setFormat(f"{p.stage} %p% ({p.fps:.0f} fps{', ' + eta if eta else ''})")
 
     def busy(self, text: str) -> None:

@@ -1,15 +1,16 @@
 """The "Leak check" review list: what the post-export check still found in the output.
 
 Each row is one event (an object visible over some frames, outside every mask), strongest first;
-events at or above the gate are marked. Clicking a row seeks to its strongest frame and outlines
-the box; "Add mask here" turns the event's boxes into a manual track (one undo step), so the next
-export covers it. Exempt and rejected hits (the operator's own decisions) are listed after the
+events at or above the gate are marked. Clicking a row seeks to its strongest frame and draws its
+box on the frame (``leakSelected``: the window hands the event to the viewport's
+:class:`~app.ui.overlays.LeakMarker`); "Add mask here" turns the event's boxes into a manual track
+(one undo step) that starts from the box drawn, so the next export covers it. Exempt and rejected hits (the operator's own decisions) are listed after the
 leaks, greyed, for the record.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -29,6 +30,8 @@ EVENT_ROLE = Qt.ItemDataRole.UserRole + 10
 
 
 class LeakPanel(QWidget):
+    leakSelected = Signal(object)  # the LeakEvent picked (None: none), for the box on the frame
+
     def __init__(self, doc, parent: QWidget | None = None):
         super().__init__(parent)
         self.doc = doc
@@ -62,6 +65,7 @@ class LeakPanel(QWidget):
         self.report, self.gate = report, gate
         self.tree.clear()
         self.add_button.setEnabled(False)
+        self.leakSelected.emit(None)
         if report is None:
             self.summary.setText("No leak check yet: it runs after each export.")
             return
@@ -101,6 +105,7 @@ class LeakPanel(QWidget):
     def _on_select(self) -> None:
         e = self.current_event()
         self.add_button.setEnabled(e is not None and e.kind == "leak")
+        self.leakSelected.emit(e)
         if e is not None:
             self.doc.set_frame(e.peak_frame)
             self.doc.message.emit(e.describe())

@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         from app.ui.leak_panel import LeakPanel
 
         self.leak_panel = LeakPanel(self.doc)
+        self.leak_panel.leakSelected.connect(self.view.set_leak)
         self.leak_dock = self._dock("Leak check", self.leak_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.exporter.leakCheckFinished.connect(self._show_leak_report)
         self.history = QUndoView(self.doc.undo)
@@ -425,6 +426,16 @@ class MainWindow(QMainWindow):
 
         self.group_actions = GroupActions(self)
         self.context_menus = ContextMenus(self)
+        from app.ui.reasons import ReasonActions
+
+        self.reasons = ReasonActions(self)
+        from app.ui.waveform import WaveformLoader
+
+        self.waveform = WaveformLoader(self.doc, self.timeline, self)
+        from app.ui.audio_playback import AudioPlayback
+
+        self.audio = AudioPlayback(self.doc, self.playback, self)  # silent, saying why, without Qt Multimedia
+        self.transport.layout().addWidget(self.audio.label)
         build_layout_actions(self)
         lane = self.settings.value("timeline/lane_height")
         if lane is not None:

@@ -137,3 +137,61 @@ class ShapeItem(QGraphicsPathItem):
     def hoverLeaveEvent(self, event) -> None:
         self.label.setVisible(self.selected)
         super().hoverLeaveEvent(event)
+
+
+LEAK_COLOR = QColor("#fa5252")
+
+
+class LeakMarker:
+    """The box of the leak picked in the Leak check panel, drawn on the frame in every view mode
+    (the leak is in the output, so it matters most in the redacted view): a red dashed rectangle
+    with the event's name and score. On a frame the check did not look at, inside the event's
+    frames, the nearest checked frame's box is drawn dotted and says which frame it is from.
+    Boxes are in coded pixels (like tracks); the scene shows the upright picture."""
+
+    def __init__(self, scene):
+        self.event = None
+        self.item = QGraphicsPathItem()
+        self.item.setZValue(20)
+        self.item.setVisible(False)
+        self.label = _Label("", self.item)
+        scene.addItem(self.item)
+        self.shown_box: tuple[float, float, float, float] | None = None  # upright, as drawn
+
+    def set_event(self, event) -> None:
+        self.event = event
+
+    def box_at(self, frame: int | None) -> tuple[int, tuple[float, float, float, float]] | None:
+        """(the frame its box is from, the box in coded pixels) for ``frame``, or None."""
+        e = self.event
+        if e is None or frame is None or not e.first_frame <= frame <= e.last_frame:
+            return None
+        boxes = e.boxes or {e.peak_frame: e.box}
+        at = frame if frame in boxes else min(boxes, key=lambda f: (abs(f - frame), f))
+        return at, boxes[at]
+
+    def update(self, frame: int | None, orientation) -> None:
+        found = self.box_at(frame)
+        if found is None:
+            self.item.setVisible(False)
+            self.shown_box = None
+            return
+        at, (x1, y1, x2, y2) = found
+        shape = orientation.shape_upright(Shape.rect(x1, y1, x2, y2))
+        self.shown_box = shape.bbox
+        self.item.setPath(shape_path(shape))
+        pen = QPen(LEAK_COLOR, 2.5)
+        pen.setCosmetic(True)
+        pen.setStyle(Qt.PenStyle.DashLine if at == frame else Qt.PenStyle.DotLine)
+        self.item.setPen(pen)
+        fill = QColor(LEAK_COLOR)
+        fill.setAlpha(40)
+        self.item.setBrush(QBrush(fill))
+        e = self.event
+        text = f"leak {e.id} · {e.cls} {e.max_score:.2f}" + ("" if at == frame else f" (box of frame {at})")
+        self.label.setText(text)
+        self.item.setToolTip(text)
+        ux1, uy1, _ux2, _uy2 = shape.bbox
+        self.label.setPos(ux1, uy1)
+        self.label.setTransform(QTransform.fromTranslate(0, -self.label.boundingRect().height() - 3))
+        self.item.setVisible(True)

@@ -33,7 +33,7 @@ from app.core.shapes import Shape
 from app.media.frames import Orientation
 from app.redaction.compose import redact_bgr
 from app.ui import shape_tools
-from app.ui.overlays import ShapeItem, _Label, export_preview, score_at, shape_path  # noqa: F401 - re-exported
+from app.ui.overlays import LeakMarker, ShapeItem, _Label, export_preview, score_at, shape_path  # noqa: F401
 from app.ui.style import BACKGROUND, SELECTED_COLOR, TEXT
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
@@ -108,6 +108,7 @@ class VideoView(QGraphicsView):
         self._overlays.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         self._overlays.setZValue(1)
         self.scene().addItem(self._overlays)
+        self.leak = LeakMarker(self.scene())  # the leak picked in the Leak check panel
         self._divider = QGraphicsLineItem()
         pen = QPen(QColor(SELECTED_COLOR), 2)
         pen.setCosmetic(True)
@@ -402,7 +403,13 @@ class VideoView(QGraphicsView):
         self._redacted = (key, out)
         return out
 
+    def set_leak(self, event) -> None:
+        """Draw ``event``'s box (a leak check event; None: none) on the frames it covers."""
+        self.leak.set_event(event)
+        self.leak.update(self._frame, self._orient)
+
     def _rebuild_overlays(self) -> None:
+        self.leak.update(self._frame, self._orient)
         for item in self._overlays.childItems():
             item.setParentItem(None)
             self.scene().removeItem(item)

@@ -520,6 +520,10 @@ class TimelineInput:
         return super().event(event)
 
     def _tooltip(self, x: float, y: float) -> str:
+        wave = self.wave_lane_rect() if hasattr(self, "wave_lane_rect") else None
+        if wave is not None and wave.top() <= y <= wave.bottom():
+            return ("Waveform: the soundtrack's loudness, to place mutes and bleeps (computed in the "
+                    "background, kept in memory only)")
         if self._in_mute_lane(y):
             m = self.mute_at(x, y)
             if m is None:

@@ -4,7 +4,8 @@ of tracks (one person, one vehicle) is one header lane that folds (:mod:`app.ui.
 lanes are ``lane_height`` px tall (:meth:`TimelineWidget.set_lane_height`, Ctrl+Alt+wheel).
 
 The header (fixed at the top, not scrolled with the lanes) holds the ruler, with the in/out range
-shaded on it, the thumbnails and the "Audio mutes" lane (:mod:`app.ui.timeline.mutes`): a click
+shaded on it, the thumbnails, the "Waveform" lane (:mod:`app.ui.timeline.waveform`,
+:meth:`TimelineWidget.set_waveform`) and the "Audio mutes" lane (:mod:`app.ui.timeline.mutes`): a click
 selects a mute (``selected_mute``), dragging its body moves it and dragging an edge trims it.
 
 Coordinates are the widget's own: ``x_of_frame(f)`` is the left edge of frame ``f`` (where the
@@ -36,6 +37,7 @@ from app.ui.timeline.lanes import LANE_BG, SELECTED_LABEL, SELECTED_TINT, LaneDa
 from app.ui.timeline.mutes import MuteLanePainter
 from app.ui.timeline.ruler import paint_in_out, paint_playhead, paint_ruler
 from app.ui.timeline.strip import ThumbnailSource, ThumbnailStrip
+from app.ui.timeline.waveform import WaveformPainter
 
 BEYOND_END = QColor("#161719")
 
@@ -49,11 +51,12 @@ class TimelineWidget(TimelineInput, QWidget):
     LABEL_W = 176
     RULER_H = 26
     THUMB_H = 46
-    MUTE_H = 22  # the audio-mute lane, under the thumbnails
+    WAVE_H = 30  # the waveform lane, under the thumbnails
+    MUTE_H = 22  # the audio-mute lane, under the waveform
     LANE_H = 20  # the default lane height (each timeline has its own: set_lane_height)
     MIN_LANE_H, MAX_LANE_H = 14, 64
     MAX_ZOOM = 48.0  # px per frame
-    HEADER_H = RULER_H + THUMB_H + MUTE_H
+    HEADER_H = RULER_H + THUMB_H + WAVE_H + MUTE_H
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,6 +73,9 @@ class TimelineWidget(TimelineInput, QWidget):
         self._playhead_x: float | None = None
         self._lanes = LanePainter()
         self._mute_painter = MuteLanePainter()
+        self._wave_painter = WaveformPainter()
+        self._waveform = None  # peaks per frame (app.ui.audio_samples.waveform), or None
+        self._waveform_state = ""  # what the lane's label says besides its name ("computing…")
         self._selected_mute: str | None = None
         self._strip = ThumbnailStrip()
         self._hbar = QScrollBar(Qt.Orientation.Horizontal, self)
@@ -141,13 +147,31 @@ class TimelineWidget(TimelineInput, QWidget):
     def _strip_rect(self) -> QRect:
         return QRect(self.LABEL_W, self.RULER_H, self._view_w(), self.THUMB_H)
 
+    def wave_lane_rect(self) -> QRect:
+        """The waveform lane's row (label and waveform) in widget coordinates."""
+        return QRect(0, self.RULER_H + self.THUMB_H, self.width() - self._sb(), self.WAVE_H)
+
     def mute_lane_rect(self) -> QRect:
         """The audio-mute lane's row (label and bars) in widget coordinates."""
-        return QRect(0, self.RULER_H + self.THUMB_H, self.width() - self._sb(), self.MUTE_H)
+        return QRect(0, self.RULER_H + self.THUMB_H + self.WAVE_H, self.width() - self._sb(), self.MUTE_H)
 
     def _in_mute_lane(self, y: float) -> bool:
-        top = self.RULER_H + self.THUMB_H
+        top = self.RULER_H + self.THUMB_H + self.WAVE_H
         return top <= y < top + self.MUTE_H
+
+    # -- waveform ----------------------------------------------------------------------------------
+    def set_waveform(self, peaks, state: str = "") -> None:
+        """The soundtrack's peak per frame (None: none to show) and the lane's note."""
+        self._waveform, self._waveform_state = peaks, state
+        self.update(self.wave_lane_rect())
+
+    @property
+    def waveform(self):
+        return self._waveform
+
+    @property
+    def waveform_state(self) -> str:
+        return self._waveform_state
 
     # -- audio mutes -------------------------------------------------------------------------------
     @property
@@ -413,6 +437,7 @@ class TimelineWidget(TimelineInput, QWidget):
             if r.left() < tl_left:
                 self._paint_corner(p)
             if r.bottom() >= self.RULER_H + self.THUMB_H:
+                self._paint_wave_lane(p, r, first, last, origin, zoom, view_w)
                 self._paint_mute_lane(p, r, first, last, origin, zoom, view_w)
             p.fillRect(QRect(tl_right, 0, sb, self.HEADER_H), style.PANEL)
 
@@ -445,6 +470,31 @@ class TimelineWidget(TimelineInput, QWidget):
         x_in = None if marks[0] is None else self.x_of_frame(marks[0])
         x_out = None if marks[1] is None else self.x_of_frame(marks[1] + 1)
         paint_in_out(p, rect, x_in, x_out)
+
+    def _paint_wave_lane(self, p: QPainter, r: QRect, first: int, last: int, origin: float, zoom: float,
+                         view_w: int) -> None:
+        lane = self.wave_lane_rect()
+        if not lane.intersects(r):
+            return
+        p.save()
+        if r.left() < self.LABEL_W:
+            p.setClipRect(QRect(0, lane.top(), self.LABEL_W, lane.height()).intersected(r))
+            self._wave_painter.paint_label(p, QRectF(0, lane.top(), self.LABEL_W - 1, lane.height()),
+                                           self._waveform_state)
+        content = QRect(self.LABEL_W, lane.top(), view_w, lane.height()).intersected(r)
+        if not content.isEmpty():
+            p.setClipRect(content)
+            self._wave_painter.paint_lane(p, QRectF(self.LABEL_W, lane.top(), view_w, lane.height()),
+                                          self._waveform, first=first, last=last, origin=origin, zoom=zoom,
+                                          x_from=content.left(), x_to=content.right() + 1)
+            n = self.doc.frame_count
+            end_x = origin + n * zoom
+            if n and end_x < self.LABEL_W + view_w:
+                p.fillRect(QRectF(end_x, lane.top(), self.LABEL_W + view_w - end_x, lane.height()), BEYOND_END)
+        p.setClipRect(QRect(0, lane.top(), self.width(), lane.height()).intersected(r))
+        p.setPen(style.GRID)
+        p.drawLine(0, lane.bottom(), self.width(), lane.bottom())
+        p.restore()
 
     def _paint_mute_lane(self, p: QPainter, r: QRect, first: int, last: int, origin: float, zoom: float,
                          view_w: int) -> None:
