@@ -429,6 +429,25 @@ def test_int8_graph_is_cached_only_under_the_manifests_pin(store):
     assert cache.read_bytes() == forged  # never read, never written without a pin
 
 
+def test_prepared_centerface_is_cached_only_under_the_manifests_pin(store):
+    """The loader's rewrite of CenterFace (dynamic sizes) is kept on disk and read back only when
+    it has the hash the manifest pins for this onnx; a forged file is replaced, never loaded."""
+    from app.detection import faces
+
+    s = models.spec(FACE)
+    data = models.verified_bytes(s)
+    _spec, pin = faces._prepared_pin(data)
+    if pin is None:
+        pytest.skip("the manifest pins no rewrite for the installed onnx version")
+    cache = faces._prepared_path(s)
+    assert cache.parent == store and not cache.exists()
+    good = faces.prepare_centerface(data)
+    assert hashlib.sha256(good).hexdigest() == pin and cache.read_bytes() == good
+    cache.write_bytes(good[:-1] + b"\x01")  # a forged graph
+    assert faces.prepare_centerface(data) == good and cache.read_bytes() == good
+    assert faces._prepared_pin(data[:-1] + b"\x00") == (None, None)  # other bytes: no pin, no cache
+
+
 def test_cuda_message_names_the_versions_this_onnxruntime_needs():
     import importlib.metadata as md
 

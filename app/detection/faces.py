@@ -22,7 +22,52 @@ OUTPUTS = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
 
 def prepare_centerface(model_bytes: bytes) -> bytes:
-    """Remove weight initializers from the graph inputs and make the shapes dynamic."""
+    """Remove weight initializers from the graph inputs and make the shapes dynamic.
+
+    The result is kept on disk when the manifest pins its sha256 for the installed onnx
+    (``prepared_sha256`` of the model whose file these bytes are) and read back only with that
+    hash, as the int8 graphs are (``app.detection.quantize``): ``import onnx`` and the rewrite
+    cost a photo's analysis seconds.
+    """
+    import hashlib
+
+    from app.detection import quantize
+
+    spec, pin = _prepared_pin(model_bytes)
+    if pin:
+        cached = quantize._read_pinned(_prepared_path(spec), pin)
+        if cached is not None:
+            return cached
+    out = _prepare(model_bytes)
+    if pin and hashlib.sha256(out).hexdigest() == pin:
+        quantize._write_cache(_prepared_path(spec), out)
+    return out
+
+
+def _prepared_pin(model_bytes: bytes):
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from app.detection import models
+
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    try:
+        key = f"onnx {version('onnx')}"
+    except PackageNotFoundError:
+        return None, None
+    for s in models.specs().values():
+        if s.sha256 == digest and s.decoder == "centerface":
+            return s, (getattr(s, "prepared_sha256", None) or {}).get(key)
+    return None, None
+
+
+def _prepared_path(spec):
+    from app.detection.models import models_dir
+
+    return models_dir() / f"{spec.id}.prepared.onnx"
+
+
+def _prepare(model_bytes: bytes) -> bytes:
     import onnx
 
     model = onnx.load_from_string(model_bytes)

@@ -61,6 +61,7 @@ class ModelSpec:
     thresholds: dict = field(default_factory=dict)
     reference_sha256: str | None = None  # converted models: the manifest's reference conversion
     int8_sha256: dict = field(default_factory=dict)  # "onnxruntime X, onnx Y" -> the int8 graph's sha256
+    prepared_sha256: dict = field(default_factory=dict)  # "onnx Y" -> the loader's rewritten graph's sha256
 
     @property
     def path(self) -> Path:
@@ -123,6 +124,7 @@ def specs() -> dict[str, ModelSpec]:
                 classes=tuple(e.get("classes", ())), input=dict(e.get("input", {})),
                 thresholds=dict(e.get("thresholds", {})), reference_sha256=e.get("onnx_sha256"),
                 int8_sha256=dict(e.get("int8_sha256", {})),
+                prepared_sha256=dict(e.get("prepared_sha256", {})),
             )
         except KeyError as err:
             raise ModelError(f"model manifest entry '{mid}' lacks the field {err.args[0]}") from None
