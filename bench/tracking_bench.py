@@ -218,6 +218,7 @@ def evaluate(
                 m.leaks += 1
                 c[0] += 1
                 po["leaks"] += 1
+                po.setdefault("leak_frames", []).append([f, round(share, 2), bool(seen)])
                 if seen:
                     m.leaks_seen += 1
             if covered_prev.get(obj) and not ok:
@@ -408,7 +409,16 @@ def object_lines(name: str, m: Metrics) -> str:
     parts = []
     for obj, po in sorted(m.per_object.items()):
         miss = f", {po['undetected']} undetected" if "undetected" in po else ""
-        parts.append(f"{obj} {po['cls']} {po['leaks']}/{po['frames']} leaked{miss}, {po['tracks']} tracks")
+        where = ""
+        if po.get("leak_frames"):
+            fr = [x[0] for x in po["leak_frames"]]
+            runs, a = [], fr[0]
+            for p, q in zip(fr, fr[1:] + [None], strict=True):
+                if q != p + 1:
+                    runs.append(f"{a}-{p}" if p > a else f"{a}")
+                    a = q
+            where = " (frames " + ",".join(runs) + ")"
+        parts.append(f"{obj} {po['cls']} {po['leaks']}/{po['frames']} leaked{where}{miss}, {po['tracks']} tracks")
     return f"  {name}: " + "; ".join(parts)
 
 

@@ -175,7 +175,8 @@ def analyze(
             for fr in timed("decode (analysis)", reader.frames(start, end)):
                 wanted = (fr.index - start) % stride == 0 or fr.index == end - 1
                 with stage("decode (analysis)"):
-                    yield fr, fr.to_bgr_scaled(64, 36), fr.to_bgr() if wanted else None
+                    item = fr, fr.to_bgr_scaled(64, 36), fr.to_bgr() if wanted else None
+                yield item  # (not timed: waiting for the consumer is not decoding)
 
         with VideoReader(path, info) as reader, Prefetch(decoded(reader), depth=4, name="analysis-decode") as ahead:
             frames, idx, cur = [], [], "full"
