@@ -91,16 +91,42 @@ def decode(loc: np.ndarray, conf: np.ndarray, lms: np.ndarray, width: int, heigh
     return boxes[keep], s[keep], pts[keep].astype(np.float32)
 
 
+def calibrate(raw: np.ndarray, raw_seed: float, seed: float) -> np.ndarray:
+    """RetinaFace's softmax score on another model's scale: piecewise linear, ``raw_seed`` -> ``seed``
+    and 1 -> 1 (monotone, so thresholds map both ways with :func:`uncalibrate`)."""
+    raw = np.asarray(raw, np.float32)
+    low = raw * (seed / raw_seed)
+    high = seed + (raw - raw_seed) * ((1 - seed) / (1 - raw_seed))
+    return np.where(raw <= raw_seed, low, high).astype(np.float32)
+
+
+def uncalibrate(score: float, raw_seed: float, seed: float) -> float:
+    """The raw RetinaFace score that :func:`calibrate` maps to ``score``."""
+    if score <= seed:
+        return score * raw_seed / seed
+    return raw_seed + (score - seed) * (1 - raw_seed) / (1 - seed)
+
+
 class RetinaFace:
-    """Face detector with :class:`app.detection.faces.CenterFace`'s API: BGR frames in, Detections out."""
+    """Face detector with :class:`app.detection.faces.CenterFace`'s API: BGR frames in, Detections out.
+
+    With ``calibration=(raw_seed, seed)`` its scores (and ``threshold``) are on the other face model's
+    scale (:func:`calibrate`): a RetinaFace score of ``raw_seed`` counts as that model's seed score,
+    so the two models' detections share one seed and one low threshold in the ensemble.
+    """
 
     def __init__(self, model_bytes: bytes, device: Device, threshold: float = 0.5, nms_iou: float = 0.4,
-                 long_side: int | None = 640, threads: int | None = None):
+                 long_side: int | None = 640, threads: int | None = None,
+                 calibration: tuple[float, float] | None = None):
         self.device = device
         self.threshold = threshold
         self.nms_iou = nms_iou
         self.long_side = long_side
+        self.calibration = calibration
         self.session = make_session(model_bytes, device, threads)
+
+    def raw_threshold(self) -> float:
+        return uncalibrate(self.threshold, *self.calibration) if self.calibration else self.threshold
 
     def detect(self, frames: list[np.ndarray], frame_indices: list[int] | None = None,
                long_side: int | None = None) -> Detections:
@@ -121,7 +147,9 @@ class RetinaFace:
             loc, conf, lms = self.session.run(list(OUTPUTS), {INPUT: blob})
             sx, sy = nw / fw, nh / fh
             for b, i in enumerate(group):
-                boxes, scores, marks = decode(loc[b], conf[b], lms[b], nw, nh, self.threshold, self.nms_iou)
+                boxes, scores, marks = decode(loc[b], conf[b], lms[b], nw, nh, self.raw_threshold(), self.nms_iou)
+                if self.calibration:
+                    scores = calibrate(scores, *self.calibration)
                 boxes[:, 0::2] = np.clip(boxes[:, 0::2] / sx, 0, fw)
                 boxes[:, 1::2] = np.clip(boxes[:, 1::2] / sy, 0, fh)
                 marks[:, :, 0] /= sx

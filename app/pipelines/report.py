@@ -93,6 +93,8 @@ def _model_facts(detector_config: dict | None) -> list[dict]:
     wanted = []
     if cfg.get("faces", True):
         wanted.append(cfg.get("face_model") or "centerface")
+        if (cfg.get("face_models") or "ensemble") == "ensemble":  # the second face model (the default)
+            wanted.append(cfg.get("second_face_model") or "retinaface")
     if cfg.get("plates", True):
         wanted.append(cfg.get("plate_model") or "plate_yolov8n")
     out = []
@@ -106,6 +108,8 @@ def _model_facts(detector_config: dict | None) -> list[dict]:
                  "source": f"{s.wheel}=={s.version}:{s.member}"}
         if s.convert:
             entry["converted_sha256"] = s.expected_sha256()
+        if s.extract:
+            entry["graph_sha256"] = s.graph_sha256
         warning = _model_warning(s)
         if warning:
             entry["warning"] = warning
@@ -289,7 +293,7 @@ def build_report(
             "models": _model_facts(detector_config),
             "thresholds": _thresholds(detector_config),
             "settings": _jsonable({k: v for k, v in (detector_config or {}).items()
-                                   if k not in ("thresholds", "face_model", "plate_model")}),
+                                   if k not in ("thresholds", "face_model", "plate_model", "second_face_model")}),
         },
         "styles": styles,
         "tracks": tracks,
