@@ -499,13 +499,17 @@ def render_html(r: dict) -> str:
             ("analysis in this run", "yes" if det["ran"] else "no (the project's tracks were made earlier)")]
     for c, th in det["thresholds"].items():
         label = f"{c} threshold" if det["ran"] else f"{c} threshold (default)"
-        rows.append((label, ", ".join(f"{k} {v}" for k, v in th.items())))
+        rows.append((label, ", ".join(
+            f"{k} ({', '.join(f'{a} {b}' for a, b in v.items())})" if isinstance(v, dict) else f"{k} {v}"
+            for k, v in th.items())))
     add(_kv(rows))
     add(_table(["model", "task", "licence", "SHA-256"], [
         [_e(m["id"]), _e(m["task"]), _e(m["licence"]),
          f'<span class="mono">{_e(m.get("sha256"))}</span>'
          + (f'<br><span class="muted">converted: </span><span class="mono">{_e(m["converted_sha256"])}</span>'
             if m.get("converted_sha256") else "")
+         + (f'<br><span class="muted">graph: </span><span class="mono">{_e(m["graph_sha256"])}</span>'
+            if m.get("graph_sha256") else "")
          + (f'<br><strong>warning: {_e(m["warning"])}</strong>' if m.get("warning") else "")]
         for m in det["models"]
     ]))
