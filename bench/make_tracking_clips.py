@@ -51,13 +51,30 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tracking_scenes import (  # noqa: E402  (the clips' descriptions)
+    BACKGROUNDS,
+    BAR_TEXTURE,
+    CLIPS,
+    CLIPS_BY_NAME,
+    HARD_CLIPS,
+    HELD_OUT,
+    Background,
+    Bar,
+    ClipSpec,
+    Obj,
+)
+
+__all__ = ["BACKGROUNDS", "BAR_TEXTURE", "CLIPS", "CLIPS_BY_NAME", "HARD_CLIPS", "HELD_OUT", "Background",
+           "Bar", "ClipSpec", "Obj"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -81,178 +98,7 @@ def default_out() -> Path:
         return Path.home() / ".local" / "share" / "obscura" / "bench" / "tracking"
 
 
-# --- clip descriptions ------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Obj:
-    """One pasted object. ``keys``: (u, cx, cy, h): time as a fraction of the clip (frame / frames),
-    centre of the truth box as fractions of the frame's width and height, and the truth box's
-    height as a fraction of the frame's height. The object exists for ``keys[0].u <= u < keys[-1].u``.
-    ``ease`` gives each segment's timing: "lin" (constant speed), "in" (from rest, accelerating),
-    "out" (decelerating to rest), "smooth" (both), "acc" (accelerating from a third of the mean speed
-    to five thirds of it). The height is interpolated geometrically, like an object that approaches.
-    """
-
-    obj: int
-    cls: str
-    keys: tuple[tuple[float, float, float, float], ...]
-    ease: tuple[str, ...] = ()
-    z: int = 0
-    masked: bool = False  # faces: a crop of a person wearing a mask
-    sprite: str | None = None  # a fixed crop ("faces/images/NAME.jpg#K"); None: the clip's seeded draw
-
-
-@dataclass(frozen=True)
-class Bar:
-    """A full-height occluder (a column of tree foliage) in front of every object."""
-
-    cx: float  # centre, fraction of the width
-    w: float  # width, fraction of the width
-
-
-@dataclass(frozen=True)
-class Background:
-    video: str
-    first: int  # inclusive source frame range
-    last: int
-    crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in source pixels
-    flip: bool = False
-
-
-BACKGROUNDS: dict[str, Background] = {
-    "lot_a": Background("intel_car_detection_768x432.mp4", 239, 315),
-    "lot_b": Background("intel_car_detection_768x432.mp4", 109, 182, flip=True),
-    "lot_c": Background("intel_car_detection_768x432.mp4", 0, 54),
-    "trees": Background("egoblur_gen2_plates_2560x1920.mp4", 0, 23, (700, 100, 1624, 620)),
-    "trees_flip": Background("egoblur_gen2_plates_2560x1920.mp4", 0, 23, (700, 100, 1624, 620), flip=True),
-    "asphalt": Background("egoblur_gen2_plates_2560x1920.mp4", 0, 23, (350, 950, 1300, 1484)),
-}
-BAR_TEXTURE = Background("egoblur_gen2_plates_2560x1920.mp4", 0, 0, (840, 140, 1320, 780))
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    name: str
-    scenarios: tuple[str, ...]
-    width: int
-    height: int
-    fps: Fraction
-    frames: int
-    backgrounds: tuple[tuple[float, str], ...]  # (u from which it shows, background name)
-    objects: tuple[Obj, ...]
-    bars: tuple[Bar, ...] = ()
-    seed: int = field(default=0)
-
-    def with_(self, frames: int | None = None, size: tuple[int, int] | None = None) -> ClipSpec:
-        import dataclasses
-
-        kw = {}
-        if frames:
-            kw["frames"] = int(frames)
-        if size:
-            kw["width"], kw["height"] = int(size[0]), int(size[1])
-        return dataclasses.replace(self, **kw)
-
-
-F25 = Fraction(25)
-NTSC = Fraction(30000, 1001)
-
-CLIPS: tuple[ClipSpec, ...] = (
-    ClipSpec(
-        "t1_lot_mixed",
-        ("constant velocity (plate, edge to edge)", "acceleration from rest (face)",
-         "entry from the left and right edges", "approaching plate (x3.4 scale), pop-in mid-frame",
-         "disappearance behind a bar (~9 frames)"),
-        1024, 576, F25, 175, ((0.0, "lot_a"),),
-        (
-            Obj(0, "plate", ((0.0, -0.08, 0.78, 0.06), (1.0, 1.08, 0.78, 0.06)),
-                sprite="plates/images/Cars303.jpg#0"),
-            Obj(1, "face", ((0.0, 0.12, 0.34, 0.20), (0.2, 0.12, 0.34, 0.20), (0.75, 0.80, 0.48, 0.20),
-                            (0.9, 1.15, 0.52, 0.20)), ("lin", "in", "lin"),
-                            sprite="faces/images/maksssksksss525.jpg#0"),
-            Obj(2, "plate", ((0.1, 0.62, 0.33, 0.035), (0.95, 0.40, 0.62, 0.12)), ("in",),
-                sprite="plates/images/Cars78.jpg#0"),
-            Obj(3, "face", ((0.05, 1.06, 0.14, 0.15), (0.95, -0.06, 0.14, 0.15)), masked=True,
-                sprite="faces/images/maksssksksss833.jpg#0"),
-        ),
-        (Bar(0.5, 0.12),),
-    ),
-    ClipSpec(
-        "t2_trees_crossing",
-        ("two faces crossing, the front one hides the other (fully for a few frames)",
-         "a plate crossing in front of a face (partial occlusion)", "entry from the top edge, accelerating",
-         "entry from the left edge", "moving handheld background (10 fps source)"),
-        1024, 576, F25, 150, ((0.0, "trees"),),
-        (
-            Obj(0, "face", ((0.0, 0.10, 0.45, 0.22), (1.0, 0.90, 0.45, 0.22)), z=0,
-                sprite="faces/images/maksssksksss396.jpg#4"),
-            Obj(1, "face", ((0.0, 0.90, 0.50, 0.24), (1.0, 0.10, 0.50, 0.24)), z=1,
-                sprite="faces/images/maksssksksss132.jpg#0"),
-            Obj(2, "plate", ((0.0, -0.10, 0.74, 0.07), (1.0, 1.10, 0.74, 0.07)), z=3,
-                sprite="plates/images/Cars180.jpg#0"),
-            Obj(3, "face", ((0.0, 0.62, -0.15, 0.17), (0.6, 0.62, 0.72, 0.17), (0.8, 0.62, 1.20, 0.17)),
-                ("in", "lin"), z=2, masked=True, sprite="faces/images/maksssksksss332.jpg#0"),
-        ),
-    ),
-    ClipSpec(
-        "t3_asphalt_scale",
-        ("face approaching the camera (x7.5 scale)", "plate receding (86 -> 22 px tall)",
-         "zig-zag with sudden direction changes", "entry from the right edge, exit at the bottom",
-         "1280x720 at 29.97 fps"),
-        1280, 720, NTSC, 180, ((0.0, "asphalt"),),
-        (
-            Obj(0, "face", ((0.0, 0.50, 0.40, 0.06), (1.0, 0.42, 0.55, 0.45)), ("in",), z=3,
-                sprite="faces/images/maksssksksss525.jpg#0"),
-            Obj(1, "plate", ((0.0, 0.80, 0.85, 0.12), (0.9, 0.70, 0.45, 0.03)), ("out",),
-                sprite="plates/images/Cars159.jpg#0"),
-            Obj(2, "face", ((0.0, 0.10, 0.20, 0.12), (0.25, 0.35, 0.30, 0.12), (0.5, 0.15, 0.40, 0.12),
-                            (0.75, 0.40, 0.30, 0.12), (1.0, 0.20, 0.20, 0.12)),
-                            sprite="faces/images/maksssksksss217.jpg#0"),
-            Obj(3, "face", ((0.15, 1.10, 0.25, 0.14), (0.55, 0.75, 0.35, 0.14), (0.9, 0.85, 1.15, 0.14)),
-                ("out", "in"), z=1, masked=True, sprite="faces/images/maksssksksss551.jpg#0"),
-        ),
-    ),
-    ClipSpec(
-        "t4_lot_occlusion",
-        ("two occluder bars: faces vanish for ~3-11 frames and come back", "plate passing behind bars",
-         "a face at rest that starts to move", "a small face on a long diagonal", "5 objects"),
-        1024, 576, F25, 175, ((0.0, "lot_b"),),
-        (
-            Obj(0, "face", ((0.0, -0.05, 0.30, 0.13), (1.0, 1.05, 0.30, 0.13)),
-                sprite="faces/images/maksssksksss125.jpg#0"),
-            Obj(1, "plate", ((0.05, 1.10, 0.76, 0.06), (0.95, -0.10, 0.76, 0.06)),
-                sprite="plates/images/Cars328.jpg#0"),
-            Obj(2, "face", ((0.0, 0.50, 0.55, 0.16), (0.4, 0.50, 0.55, 0.16), (1.0, 0.95, 0.55, 0.16)),
-                ("lin", "in"), masked=True, sprite="faces/images/maksssksksss369.jpg#0"),
-            Obj(3, "face", ((0.0, 0.10, 0.90, 0.10), (0.8, 0.90, 0.08, 0.10)),
-                sprite="faces/images/maksssksksss327.jpg#1"),
-            Obj(4, "plate", ((0.2, 0.85, 0.12, 0.05), (1.0, 0.05, 0.20, 0.08)), ("smooth",),
-                sprite="plates/images/Cars231.jpg#0"),
-        ),
-        (Bar(0.30, 0.11), Bar(0.70, 0.08)),
-    ),
-    ClipSpec(
-        "t5_scene_cut",
-        ("scene cut at the middle: the background and every object change",
-         "a new face appears where the old one was just before the cut", "plate entering from the bottom",
-         "a face popping in small and approaching"),
-        1024, 576, F25, 200, ((0.0, "lot_c"), (0.5, "trees_flip")),
-        (
-            Obj(0, "face", ((0.0, 0.30, 0.40, 0.20), (0.5, 0.50, 0.45, 0.20)),
-                sprite="faces/images/maksssksksss699.jpg#4"),
-            Obj(1, "plate", ((0.0, 0.80, 0.70, 0.07), (0.5, 0.60, 0.75, 0.07)),
-                sprite="plates/images/Cars67.jpg#0"),
-            Obj(2, "face", ((0.5, 0.52, 0.45, 0.21), (1.0, 0.20, 0.40, 0.21)),
-                sprite="faces/images/maksssksksss817.jpg#0"),
-            Obj(3, "plate", ((0.5, 0.70, 1.10, 0.08), (1.0, 0.75, 0.60, 0.08)), ("out",),
-                sprite="plates/images/Cars43.jpg#0"),
-            Obj(4, "face", ((0.6, 0.85, 0.30, 0.05), (1.0, 0.80, 0.45, 0.15)), ("in",), masked=True,
-                sprite="faces/images/maksssksksss452.jpg#0"),
-        ),
-    ),
-)
-CLIPS_BY_NAME = {c.name: c for c in CLIPS}
 
 
 # --- sprites ----------------------------------------------------------------------------------
@@ -366,9 +212,12 @@ def pick_sprites(spec: ClipSpec, data: Path) -> dict[int, Sprite]:
     """The clip's sprites: each object's fixed ``sprite`` key, else the next unused crop of the draw."""
     by_key = {c.key: c for cls in ("face", "plate") for c in candidates(str(data), cls)}
     pools = sprite_pools(spec, data)
-    used = {o.sprite for o in spec.objects if o.sprite}
+    used = {o.sprite for o in spec.objects if o.sprite and o.cls != "occluder"}
     out = {}
     for o in spec.objects:
+        if o.cls == "occluder":
+            out[o.obj] = occluder_sprite(data, o.aspect)
+            continue
         if o.sprite:
             if o.sprite not in by_key:
                 raise KeyError(f"{spec.name}: sprite {o.sprite} is not a usable crop in {data}")
@@ -379,6 +228,21 @@ def pick_sprites(spec: ClipSpec, data: Path) -> dict[int, Sprite]:
             used.add(item.key)
         out[o.obj] = load_sprite(item, o.cls)
     return out
+
+
+def occluder_sprite(data: Path, aspect: float) -> Sprite:
+    """A card of the bars' foliage texture, ``aspect`` wide per unit of height, with a 1.5 px soft
+    edge; its "box" is the whole card."""
+    frames, _rate = _source_frames(str(data), BAR_TEXTURE)
+    tex = frames[0]
+    th, tw = tex.shape[:2]
+    h = th
+    w = max(8, int(round(h * aspect)))
+    if w > tw:
+        w, h = tw, max(8, int(round(tw / aspect)))
+    img = tex[:h, :w].astype(np.float32)
+    alpha = np.outer(_ramp(h, 1.5, h - 1.5, 1.5, 1.5), _ramp(w, 1.5, w - 1.5, 1.5, 1.5)).astype(np.float32)
+    return Sprite(img, alpha, (0.0, 0.0, float(w), float(h)), "occluder", "foliage card")
 
 
 # --- backgrounds ------------------------------------------------------------------------------
@@ -454,6 +318,19 @@ def state_at(o: Obj, u: float) -> tuple[float, float, float] | None:
     return None
 
 
+def angle_at(o: Obj, u: float) -> float:
+    """In-plane rotation in degrees at clip time ``u`` (0 without ``rot`` keys)."""
+    if not o.rot:
+        return 0.0
+    keys = o.rot
+    if u <= keys[0][0]:
+        return keys[0][1]
+    for a, b in zip(keys, keys[1:], strict=False):
+        if a[0] <= u < b[0]:
+            return a[1] + (b[1] - a[1]) * (u - a[0]) / (b[0] - a[0])
+    return keys[-1][1]
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -467,8 +344,10 @@ class _Layer:
     box: tuple[float, float, float, float] | None = None  # truth box in frame coordinates
 
 
-def _place(sprite: Sprite, cx: float, cy: float, h: float, width: int, height: int) -> _Layer | None:
-    """Warp the sprite so its box is centred on (cx, cy) px and ``h`` px tall (sub-pixel exact)."""
+def _place(sprite: Sprite, cx: float, cy: float, h: float, width: int, height: int,
+           angle: float = 0.0) -> _Layer | None:
+    """Warp the sprite so its box is centred on (cx, cy) px and ``h`` px tall (sub-pixel exact),
+    turned by ``angle`` degrees (counter-clockwise on screen) about the box centre."""
     bx1, by1, bx2, by2 = sprite.box
     s = h / (by2 - by1)
     img, alpha = sprite.image, sprite.alpha
@@ -479,22 +358,58 @@ def _place(sprite: Sprite, cx: float, cy: float, h: float, width: int, height: i
         kx, ky = nw / sw, nh / sh
         img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(alpha, (nw, nh), interpolation=cv2.INTER_AREA)
-    tx = cx - s * (bx1 + bx2) / 2
-    ty = cy - s * (by1 + by2) / 2
-    box = (s * bx1 + tx, s * by1 + ty, s * bx2 + tx, s * by2 + ty)
+    th = math.radians(angle)
+    c, si = math.cos(th), -math.sin(th)  # image y points down: a positive angle turns counter-clockwise
+    bcx, bcy = (bx1 + bx2) / 2, (by1 + by2) / 2
+    # continuous sprite coords V -> frame X = s * R (V - box centre) + (cx, cy)
+    lin = np.array([[s * c, -s * si], [s * si, s * c]], np.float64)
+    t = np.array([cx, cy]) - lin @ np.array([bcx, bcy])
+    if angle == 0.0:
+        box = (s * bx1 + t[0], s * by1 + t[1], s * bx2 + t[0], s * by2 + t[1])
+    else:  # the bounding box of the ellipse inscribed in the turned face box
+        a, b = s * (bx2 - bx1) / 2, s * (by2 - by1) / 2
+        hw, hh = math.hypot(a * c, b * si), math.hypot(a * si, b * c)
+        box = (cx - hw, cy - hh, cx + hw, cy + hh)
     sh, sw = sprite.image.shape[:2]
-    fx0, fy0, fx1, fy1 = tx, ty, s * sw + tx, s * sh + ty  # the whole sprite, continuous coords
+    corners = lin @ np.array([[0, sw, sw, 0], [0, 0, sh, sh]], np.float64) + t[:, None]
+    fx0, fy0 = corners[0].min(), corners[1].min()
+    fx1, fy1 = corners[0].max(), corners[1].max()
     x0, y0 = max(0, int(math.floor(fx0))), max(0, int(math.floor(fy0)))
     x1, y1 = min(width, int(math.ceil(fx1))), min(height, int(math.ceil(fy1)))
     if x1 - x0 < 1 or y1 - y0 < 1:
         return _Layer(0, 0, np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32), box=box)
-    ax, ay = s / kx, s / ky  # from the (maybe shrunk) sprite's pixels to the frame's
-    # continuous X = a * V + t  <=>  index i = a * v + (a * 0.5 + t - 0.5); then shift to the ROI
-    m = np.array([[ax, 0, ax * 0.5 + tx - 0.5 - x0], [0, ay, ay * 0.5 + ty - 0.5 - y0]], np.float64)
+    # from the (maybe shrunk) sprite's pixel indices: continuous = index + 0.5 on both sides
+    lk = lin @ np.diag([1 / kx, 1 / ky])
+    off = lk @ np.array([0.5, 0.5]) + t - 0.5 - np.array([x0, y0])
+    m = np.hstack([lk, off[:, None]])
     size = (x1 - x0, y1 - y0)
     out = cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     a = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return _Layer(x0, y0, out, a, box=box)
+
+
+def _motion_blur(layer: _Layer, dx: float, dy: float, width: int, height: int) -> _Layer:
+    """Smear the layer along (dx, dy) px (a box kernel, premultiplied alpha), growing its window."""
+    n = int(math.ceil(math.hypot(dx, dy)))
+    if n < 2 or not layer.alpha.size:
+        return layer
+    k = 2 * n + 1
+    kernel = np.zeros((k, k), np.float32)
+    for j in range(4 * n + 1):
+        f = j / (4 * n) - 0.5
+        kernel[int(round(n + f * dy)), int(round(n + f * dx))] = 1.0
+    kernel /= kernel.sum()
+    x0, y0 = max(0, layer.x0 - n), max(0, layer.y0 - n)
+    h, w = layer.alpha.shape
+    x1, y1 = min(width, layer.x0 + w + n), min(height, layer.y0 + h + n)
+    a = np.zeros((y1 - y0, x1 - x0), np.float32)
+    p = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    a[layer.y0 - y0 : layer.y0 - y0 + h, layer.x0 - x0 : layer.x0 - x0 + w] = layer.alpha
+    p[layer.y0 - y0 : layer.y0 - y0 + h, layer.x0 - x0 : layer.x0 - x0 + w] = layer.image * layer.alpha[..., None]
+    a = cv2.filter2D(a, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    p = cv2.filter2D(p, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    img = p / np.maximum(a, 1e-6)[..., None]
+    return _Layer(x0, y0, img, np.clip(a, 0, 1), layer.obj, layer.box)
 
 
 def _composite(frame: np.ndarray, layer: _Layer) -> None:
@@ -573,15 +488,23 @@ def render_clip(
                 st = state_at(o, u)
                 if st is None:
                     continue
-                layer = _place(sprites[o.obj], st[0] * w, st[1] * h, st[2] * h, w, h)
+                layer = _place(sprites[o.obj], st[0] * w, st[1] * h, st[2] * h, w, h, angle_at(o, u))
                 layer.obj = o
+                if o.blur:
+                    nxt = state_at(o, (i + 1) / n) or st
+                    layer = _motion_blur(layer, (nxt[0] - st[0]) * w * o.blur, (nxt[1] - st[1]) * h * o.blur, w, h)
                 layers.append(layer)
         layers.extend(bars)
         for layer in layers:
             _composite(frame, layer)
+        if spec.light != 1.0 or spec.noise:
+            frame *= spec.light
+            if spec.noise:
+                rng = np.random.default_rng(zlib.crc32(spec.name.encode()) * 1000 + i)
+                frame += rng.normal(0.0, spec.noise, frame.shape).astype(np.float32)
         truth = []
         for k, layer in enumerate(layers):
-            if layer.obj is not None:
+            if layer.obj is not None and layer.obj.cls != "occluder":
                 e = _truth_entry(layer, layers[k + 1 :], w, h)
                 if e is not None:
                     truth.append(e)
@@ -613,7 +536,7 @@ def make_clip(
         vs.width, vs.height, vs.pix_fmt = spec.width, spec.height, "yuv420p"
         vs.codec_context.time_base = tb
         # x264 on one thread: with its worker threads, the bytes change from run to run
-        vs.codec_context.options = {"crf": "18", "preset": "fast", "x264-params": "threads=1:lookahead-threads=1"}
+        vs.codec_context.options = {"crf": str(spec.crf), "preset": "fast", "x264-params": "threads=1:lookahead-threads=1"}
         for i, frame, truth in render_clip(spec, data):
             truth_all.append(truth)
             vf = av.VideoFrame.from_ndarray(frame, format="bgr24")
@@ -635,6 +558,7 @@ def describe(spec: ClipSpec, data: Path = SHARED_DATA) -> dict:
                          "source": BACKGROUNDS[b].video, "frames": [BACKGROUNDS[b].first, BACKGROUNDS[b].last],
                          "crop": BACKGROUNDS[b].crop, "flip": BACKGROUNDS[b].flip} for u, b in spec.backgrounds],
         "objects": [{"obj": o.obj, "cls": o.cls, "source": sprites[o.obj].source} for o in spec.objects],
+        "held_out": spec.name == HELD_OUT,
         "bars": len(spec.bars),
     }
 

@@ -110,7 +110,7 @@ def test_delivery_after_an_analysis_reports_what_ran(short, detector, tmp_path):
     report = outcome.delivery.report
     assert report["detection"]["ran"] is True
     assert report["detection"]["device"] == detector.device.describe()
-    assert {m["id"] for m in report["detection"]["models"]} == {"centerface", "plate_yolov8n"}
+    assert {m["id"] for m in report["detection"]["models"]} == {"centerface", "retinaface", "plate_yolov8n"}  # the face ensemble (default)
     assert report["totals"]["tracks"] == len(outcome.project.tracks) > 0
     assert DetectionFacts.none().ran is False
 

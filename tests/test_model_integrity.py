@@ -55,7 +55,7 @@ def store(tmp_path, monkeypatch, installed) -> Path:
     """A private models folder holding copies of the real, verified model files."""
     folder = tmp_path / "models"
     folder.mkdir()
-    for key in (FACE, PLATE, "record"):
+    for key in installed:  # every manifest model (the ensemble's second face model too) and the record
         shutil.copy2(installed[key], folder / installed[key].name)
     monkeypatch.setenv("OBSCURA_MODELS", str(folder))
     monkeypatch.setenv("OBSCURA_DATA", str(tmp_path / "data"))
@@ -210,7 +210,8 @@ def test_a_refused_model_never_reaches_onnx_runtime(case, store, monkeypatch):
     with pytest.raises(ModelError) as err:
         Detector(DetectorConfig(device="cpu"))
     assert str(err.value).startswith(f"model '{model_id}'") and words[0] in str(err.value)
-    assert made == []  # the face model's session is made on first use: none before every model checked out
+    # CenterFace's session is made on first use; RetinaFace's (the default ensemble) before the plate is checked
+    assert len(made) == (0 if model_id == FACE else 1)
 
 
 def test_forged_record_for_a_converted_model_is_flagged(store, tmp_path):
@@ -364,7 +365,7 @@ def test_every_model_loader_goes_through_the_check():
     """Static: ONNX Runtime sessions are made in one place, from bytes; the two detectors that make
     them are built from ``verified_bytes`` only; nothing else in app/ reads a model file."""
     where: dict[str, list[str]] = {"InferenceSession": [], "make_session": [], "CenterFace": [], "cls": [],
-                                   "YoloDetector": []}
+                                   "YoloDetector": [], "RetinaFace": []}
     for path in APP.rglob("*.py"):
         rel = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -376,11 +377,11 @@ def test_every_model_loader_goes_through_the_check():
     assert {w.split(":")[0] for w in where["InferenceSession"]} == {"app/detection/sessions.py"}
     assert sorted(where["make_session"]) == [
         "app/detection/faces.py:data if prepared else prepare_centerface(data)",
-        "app/detection/yolo.py:model"]
+        "app/detection/retinaface.py:model_bytes", "app/detection/yolo.py:model"]
     # the int8 graphs of the fast passes: built in memory from the verified float bytes, nothing else
     det_src = (APP / "detection" / "detector.py").read_text()
     assert det_src.count("q = quantize.int8_bytes(s, models.verified_bytes(s))") == 2
-    for name in ("CenterFace", "YoloDetector", "cls"):
+    for name in ("CenterFace", "RetinaFace", "YoloDetector", "cls"):
         for w in where[name]:
             rel, arg = w.split(":", 1)
             if name == "cls" and rel != "app/detection/yolo.py":
@@ -388,7 +389,7 @@ def test_every_model_loader_goes_through_the_check():
             if rel == "app/detection/detector.py" and arg == "q":
                 continue  # the int8 graph of verified_bytes (checked above)
             assert "verified_bytes(" in arg, f"{name}(...) in {rel} is built from {arg!r}, not verified_bytes"
-    assert where["CenterFace"] and any(w.startswith("app/detection/yolo.py") for w in where["cls"])
+    assert where["CenterFace"] and where["RetinaFace"] and any(w.startswith("app/detection/yolo.py") for w in where["cls"])
     readers = [f"{p.relative_to(ROOT)}" for p in APP.rglob("*.py")
                if ".onnx" in p.read_text() and "read_bytes()" in p.read_text()
                and p.name not in ("backends.py", "quantize.py")]  # quantize: the pinned int8 cache (tested below)

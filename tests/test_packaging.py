@@ -88,7 +88,7 @@ def _headless_checks(binary: Path, tmp: Path) -> None:
     r = _run([binary, "--version"], env, tmp)
     assert r.returncode == 0 and r.stdout.startswith("obscura "), r.stderr
     r = _run([binary, "models", "verify"], env, tmp)
-    assert r.returncode == 0 and r.stdout.count(" ok") == 2, r.stdout + r.stderr
+    assert r.returncode == 0 and r.stdout.count(" ok") == 3, r.stdout + r.stderr
     r = _run([binary, "sample", "sample.mp4", "-q"], env, tmp)
     assert r.returncode == 0, r.stderr
     r = _run([binary, "process", "sample.mp4", "-o", "out.mp4", "--no-extend", "--device", "cpu"], env, tmp)
@@ -98,7 +98,7 @@ def _headless_checks(binary: Path, tmp: Path) -> None:
     by_class = report["totals"]["by_class"]
     assert by_class["face"]["redacted"] >= 1 and by_class["plate"]["redacted"] >= 1, by_class
     models = {m["id"]: m for m in report["detection"]["models"]}
-    assert set(models) == {"centerface", "plate_yolov8n"}
+    assert set(models) == {"centerface", "retinaface", "plate_yolov8n"}  # the face ensemble (default)
     assert models["plate_yolov8n"]["converted_sha256"], "the bundled model's hash record was not found"
     assert not (tmp / "userdata" / "models").exists(), "the bundle fetched models instead of using its own"
     assert not list((tmp / "userdata").glob("logs/crash-*")), "the bundle logged an internal error"

