@@ -300,7 +300,7 @@ def _follow_all(path: str, info: VideoInfo, ends: list[_End], fp: FollowParams, 
                         if cancel is not None and cancel.cancelled:
                             return None
                     done += f.done
-                pr = meter.progress(done)
+                pr = meter.progress(min(done, max(0, meter.total - 1)))  # re-acquired follows add frames
                 if pr is not None:
                     yield pr
             for i in active:  # ran to the end of the decoded range
