@@ -487,14 +487,8 @@ class TimelineWidget(TimelineInput, QWidget):
             self._wave_painter.paint_lane(p, QRectF(self.LABEL_W, lane.top(), view_w, lane.height()),
                                           self._waveform, first=first, last=last, origin=origin, zoom=zoom,
                                           x_from=content.left(), x_to=content.right() + 1)
-            n = self.doc.frame_count
-            end_x = origin + n * zoom
-            if n and end_x < self.LABEL_W + view_w:
-                p.fillRect(QRectF(end_x, lane.top(), self.LABEL_W + view_w - end_x, lane.height()), BEYOND_END)
-        p.setClipRect(QRect(0, lane.top(), self.width(), lane.height()).intersected(r))
-        p.setPen(style.GRID)
-        p.drawLine(0, lane.bottom(), self.width(), lane.bottom())
-        p.restore()
+            self._fill_beyond_end(p, lane, origin, zoom, view_w)
+        self._close_lane(p, lane, r)
 
     def _paint_mute_lane(self, p: QPainter, r: QRect, first: int, last: int, origin: float, zoom: float,
                          view_w: int) -> None:
@@ -515,10 +509,18 @@ class TimelineWidget(TimelineInput, QWidget):
             self._mute_painter.paint_lane(p, QRectF(self.LABEL_W, lane.top(), view_w, lane.height()), mutes,
                                           first=first, last=last, origin=origin, zoom=zoom,
                                           selected=self._selected_mute)
-            n = self.doc.frame_count
-            end_x = origin + n * zoom
-            if n and end_x < self.LABEL_W + view_w:
-                p.fillRect(QRectF(end_x, lane.top(), self.LABEL_W + view_w - end_x, lane.height()), BEYOND_END)
+            self._fill_beyond_end(p, lane, origin, zoom, view_w)
+        self._close_lane(p, lane, r)
+
+    def _fill_beyond_end(self, p: QPainter, lane: QRect, origin: float, zoom: float, view_w: int) -> None:
+        """Shade the part of an audio lane past the video's last frame."""
+        n = self.doc.frame_count
+        end_x = origin + n * zoom
+        if n and end_x < self.LABEL_W + view_w:
+            p.fillRect(QRectF(end_x, lane.top(), self.LABEL_W + view_w - end_x, lane.height()), BEYOND_END)
+
+    def _close_lane(self, p: QPainter, lane: QRect, r: QRect) -> None:
+        """The lane's bottom grid line; ends the ``p.save()`` of the lane's painting."""
         p.setClipRect(QRect(0, lane.top(), self.width(), lane.height()).intersected(r))
         p.setPen(style.GRID)
         p.drawLine(0, lane.bottom(), self.width(), lane.bottom())
