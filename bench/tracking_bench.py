@@ -54,6 +54,7 @@ from app.detection.detections import CLASS_IDS, CLASS_NAMES, Detections, box_iou
 from app.redaction.masks import build_mask  # noqa: E402
 
 COVER = 0.9  # a truth box less covered than this leaks
+DET_CACHE: Path | None = None  # --det-cache
 SCHEDULE_KW: dict = {}  # analyze(schedule=...) from --schedule / --schedule-opt
 MATCH_IOU = 0.3  # a track matches an object on a frame at this IoU
 TARGETS = {"leak": 1.0, "flicker": 0.5, "fragmentation": 1.5}
@@ -289,6 +290,20 @@ class CachingDetector:
     def __getattr__(self, name):
         return getattr(self.detector, name)
 
+    def save(self, path: Path) -> None:
+        """The cached detections as plain arrays (``--det-cache``)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        d = Detections.merge(list(self.cache.values())) if self.cache else None
+        np.savez(path, frames=np.array(sorted(self.cache), np.int64),
+                 **({} if d is None else {"xyxy": d.xyxy, "score": d.score, "class_id": d.class_id, "frame": d.frame}))
+
+    def load(self, path: Path) -> None:
+        z = np.load(path)
+        for f in z["frames"]:
+            sel = z["frame"] == f if "frame" in z else np.zeros(0, bool)
+            self.cache[int(f)] = Detections(z["xyxy"][sel], z["score"][sel], z["class_id"][sel], z["frame"][sel]) \
+                if "frame" in z else Detections(np.zeros((0, 4)), [], [], [])
+
     def detect(self, frames, frame_indices=None, low: bool = False, **kw) -> Detections:
         t0 = time.perf_counter()
         idx = list(range(len(frames))) if frame_indices is None else [int(i) for i in frame_indices]
@@ -380,6 +395,9 @@ def bench_clip(entry: dict, folder: Path, detector) -> dict[str, Metrics]:
     truth = json.loads((folder / entry["truth"]).read_text())
     w, h = entry["width"], entry["height"]
     cached = CachingDetector(detector)
+    store = DET_CACHE / f"{entry['name']}.npz" if DET_CACHE else None
+    if store and store.exists():
+        cached.load(store)
     out = {}
     project, secs = run_mode(clip, cached, tracking=True)
     out["tracking"] = evaluate(truth, project, w, h, detections=cached.cache)
@@ -388,6 +406,8 @@ def bench_clip(entry: dict, folder: Path, detector) -> dict[str, Metrics]:
     out["per-frame"] = evaluate(truth, project, w, h, detections=cached.cache)
     out["per-frame"].seconds = secs
     out["truth"] = evaluate(truth, truth_project(truth), w, h)
+    if store and not store.exists():
+        cached.save(store)
     return out
 
 
@@ -459,11 +479,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector-opt", action="append", default=[], metavar="FIELD=VALUE",
                     help="override a DetectorConfig field, e.g. coarse_long_side=800 or precision=fp32")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--det-cache", type=Path, default=None,
+                    help="keep each clip's detections in this folder and reuse them on later runs: only for "
+                         "A/B runs of tracking-side variants (the same detector, options and schedule)")
     ap.add_argument("-v", "--verbose", action="store_true", help="also print each object's leaks and tracks")
     ap.add_argument("--check-backgrounds", action="store_true",
                     help="only run the detector over the clips' backgrounds (they should hold no face or plate)")
     args = ap.parse_args(argv)
     folder = args.clips or mk.default_out()
+    global DET_CACHE
+    DET_CACHE = args.det_cache
 
     from app.detection.detector import Detector, DetectorConfig
 
